@@ -1,0 +1,173 @@
+package api
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/patchwave/patchwave"
+	"github.com/patchwave/patchwave/internal/auth"
+	"github.com/patchwave/patchwave/internal/store"
+)
+
+func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
+	var req patchwave.EnrollRequest
+	if err := decode(w, r, MaxBody, &req); err != nil {
+		return err
+	}
+	if req.Token == "" {
+		return patchwave.Errorf(patchwave.EInvalid, "enrollment token is missing")
+	}
+	if err := req.Facts.Validate(); err != nil {
+		return err
+	}
+	cred, credHash := auth.NewToken(auth.PrefixAgent)
+	var h patchwave.Host
+	err := a.store.Write(r.Context(), func(tx *store.Tx) error {
+		t, err := tx.UseEnrollToken(auth.HashToken(req.Token))
+		if err != nil {
+			return err
+		}
+		var adopted bool
+		h, adopted, err = tx.EnrollHost(req.Facts, t, credHash)
+		if err != nil {
+			return err
+		}
+		action := "host.enroll"
+		if adopted {
+			action = "host.reenroll"
+		}
+		return tx.Audit("enroll-token:"+t.Prefix, action, "host:"+h.Hostname, map[string]any{"site": h.Site, "tier": h.Tier})
+	})
+	if err != nil {
+		a.metrics.enrollFailures.Add(1)
+		return err
+	}
+	a.metrics.enrollments.Add(1)
+	a.log.Info("agent enrolled", "host", h.Hostname, "host_id", h.ID, "site", h.Site)
+	writeJSON(w, http.StatusOK, patchwave.EnrollResponse{HostID: h.ID, Credential: cred, CheckinInterval: int(a.checkinInterval / time.Second)})
+	return nil
+}
+
+func (a *API) checkin(w http.ResponseWriter, r *http.Request) error {
+	st := agent(r)
+	var req patchwave.CheckinRequest
+	if err := decode(w, r, MaxAgentBody, &req); err != nil {
+		return err
+	}
+	resp := patchwave.CheckinResponse{FactsHash: st.FactsHash, PackagesHash: st.PackagesHash,
+		CheckinInterval: int(a.checkinInterval / time.Second)}
+	if req.Packages != nil && req.Delta != nil {
+		return patchwave.Errorf(patchwave.EInvalid, "send either packages or delta, not both")
+	}
+
+	var facts *patchwave.Facts
+	if req.Facts != nil {
+		if err := req.Facts.Validate(); err != nil {
+			return err
+		}
+		facts = req.Facts
+	} else if req.FactsHash != st.FactsHash {
+		resp.NeedFacts = true
+	}
+
+	var pkgs []patchwave.Package
+	switch {
+	case req.Packages != nil:
+		if err := patchwave.ValidatePackages(*req.Packages); err != nil {
+			return err
+		}
+		pkgs = patchwave.SortPackages(*req.Packages)
+	case req.Delta != nil:
+		if req.BaseHash == "" || req.BaseHash != st.PackagesHash {
+			resp.NeedPackages = true // the server holds another base: ask for the whole list
+			break
+		}
+		if len(req.Delta.Added)+len(req.Delta.Removed) > patchwave.MaxPackages {
+			return patchwave.Errorf(patchwave.EInvalid, "package delta has %d entries, at most %d allowed", len(req.Delta.Added)+len(req.Delta.Removed), patchwave.MaxPackages)
+		}
+		if err := patchwave.ValidatePackages(req.Delta.Added); err != nil {
+			return err
+		}
+		base, err := a.store.PackageSet(r.Context(), req.BaseHash)
+		if err != nil {
+			return err
+		}
+		pkgs = patchwave.ApplyDelta(base, *req.Delta)
+		if err := patchwave.ValidatePackages(pkgs); err != nil {
+			return err
+		}
+		if req.PackagesHash != "" && patchwave.HashPackages(pkgs) != req.PackagesHash {
+			pkgs, resp.NeedPackages = nil, true // the agent's base differs from ours after all
+		}
+	default:
+		if req.PackagesHash != st.PackagesHash {
+			resp.NeedPackages = true
+		}
+	}
+
+	if facts != nil || pkgs != nil {
+		err := a.store.Write(r.Context(), func(tx *store.Tx) error {
+			if facts != nil {
+				facts.UptimeSeconds = max(facts.UptimeSeconds, req.Uptime)
+				if err := tx.SetFacts(st.HostID, *facts); err != nil {
+					return err
+				}
+				resp.FactsHash = facts.Hash()
+			}
+			if pkgs != nil {
+				h, err := tx.SetPackages(st.HostID, pkgs)
+				if err != nil {
+					return err
+				}
+				resp.PackagesHash = h
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		a.metrics.reports.Add(1)
+	}
+	a.seen.Record(st.HostID, store.Seen{At: time.Now(), Uptime: req.Uptime})
+	a.metrics.checkins.Add(1)
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// Seen collects check-ins in memory so that a check-in with nothing new
+// costs no database write; the server flushes them in batches.
+type Seen struct {
+	mu sync.Mutex
+	m  map[int64]store.Seen
+}
+
+// NewSeen returns an empty check-in buffer.
+func NewSeen() *Seen { return &Seen{m: map[int64]store.Seen{}} }
+
+// Record notes a check-in.
+func (s *Seen) Record(hostID int64, v store.Seen) {
+	s.mu.Lock()
+	s.m[hostID] = v
+	s.mu.Unlock()
+}
+
+// Take returns the check-ins noted since the last Take.
+func (s *Seen) Take() map[int64]store.Seen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.m
+	s.m = make(map[int64]store.Seen, len(m))
+	return m
+}
+
+// Putback returns check-ins that could not be written, unless newer ones arrived.
+func (s *Seen) Putback(m map[int64]store.Seen) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, v := range m {
+		if _, ok := s.m[id]; !ok {
+			s.m[id] = v
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package api
+
+import (
+	"net/http"
+)
+
+// route is one API endpoint: the table drives the mux, authentication and
+// the OpenAPI document alike.
+type route struct {
+	method, path string
+	summary      string
+	auth         authKind
+	in, out      any // example values of the request and response bodies, for the document
+	query        []string
+	status       int // success status, 200 when 0
+	h            func(http.ResponseWriter, *http.Request) error
+}
+
+// The response envelopes of list endpoints.
+type (
+	hostList struct {
+		Hosts []hostT `json:"hosts"`
+		Next  string  `json:"next"`
+	}
+	packageList struct {
+		Packages []packageT `json:"packages"`
+	}
+	enrollTokenList struct {
+		EnrollTokens []enrollTokenT `json:"enroll_tokens"`
+	}
+	tokenList struct {
+		Tokens []apiTokenT `json:"tokens"`
+	}
+	userList struct {
+		Users []userT `json:"users"`
+	}
+	auditList struct {
+		Events []auditT `json:"events"`
+	}
+)
+
+func (a *API) table() []route {
+	return []route{
+		{method: "POST", path: "/api/v1/login", summary: "Sign in with a user name and password; returns an API token for the CLI", auth: authNone, in: loginRequest{}, out: loginResponse{}, h: a.login},
+		{method: "GET", path: "/api/v1/me", summary: "The signed-in user", auth: authUser, out: userT{}, h: a.me},
+
+		{method: "GET", path: "/api/v1/hosts", summary: "List hosts, filtered and paginated", auth: authUser, out: hostList{}, query: []string{"site", "tier", "tag", "os", "stale", "q", "after", "limit"}, h: a.listHosts},
+		{method: "GET", path: "/api/v1/hosts/{host}", summary: "One host by id or hostname", auth: authUser, out: hostT{}, h: a.getHost},
+		{method: "GET", path: "/api/v1/hosts/{host}/packages", summary: "Every installed package of a host", auth: authUser, out: packageList{}, h: a.hostPackages},
+		{method: "PATCH", path: "/api/v1/hosts/{host}", summary: "Change a host's site, tier, owner or tags", auth: authUser, in: hostUpdateT{}, out: hostT{}, h: a.updateHost},
+		{method: "POST", path: "/api/v1/hosts/{host}/revoke", summary: "Revoke a host's agent credential", auth: authUser, out: hostT{}, h: a.revokeHost},
+		{method: "DELETE", path: "/api/v1/hosts/{host}", summary: "Delete a host", auth: authUser, status: http.StatusNoContent, h: a.deleteHost},
+		{method: "POST", path: "/api/v1/hosts/import", summary: "Import agentless assets from CSV (hostname, ip, os, site, tier, owner, tags, fqdn, mac)", auth: authUser, in: csvBody{}, out: importResult{}, h: a.importHosts},
+
+		{method: "POST", path: "/api/v1/enroll-tokens", summary: "Create an enrollment token for agents", auth: authUser, in: enrollTokenRequest{}, out: enrollTokenT{}, status: http.StatusCreated, h: a.createEnrollToken},
+		{method: "GET", path: "/api/v1/enroll-tokens", summary: "List enrollment tokens", auth: authUser, out: enrollTokenList{}, h: a.listEnrollTokens},
+		{method: "DELETE", path: "/api/v1/enroll-tokens/{id}", summary: "Revoke an enrollment token", auth: authUser, status: http.StatusNoContent, h: a.revokeEnrollToken},
+
+		{method: "POST", path: "/api/v1/tokens", summary: "Create an API token for the signed-in user", auth: authUser, in: tokenRequest{}, out: apiTokenT{}, status: http.StatusCreated, h: a.createToken},
+		{method: "GET", path: "/api/v1/tokens", summary: "List API tokens (an admin sees everyone's)", auth: authUser, out: tokenList{}, h: a.listTokens},
+		{method: "DELETE", path: "/api/v1/tokens/{id}", summary: "Revoke an API token", auth: authUser, status: http.StatusNoContent, h: a.revokeToken},
+
+		{method: "POST", path: "/api/v1/users", summary: "Create a user (admin)", auth: authUser, in: userRequest{}, out: userT{}, status: http.StatusCreated, h: a.createUser},
+		{method: "GET", path: "/api/v1/users", summary: "List users", auth: authUser, out: userList{}, h: a.listUsers},
+		{method: "PATCH", path: "/api/v1/users/{name}", summary: "Change a user's role, sites, password or state (admin)", auth: authUser, in: userChangeRequest{}, out: userT{}, h: a.updateUser},
+
+		{method: "GET", path: "/api/v1/audit", summary: "The audit trail, newest first", auth: authUser, out: auditList{}, query: []string{"before", "limit"}, h: a.listAudit},
+
+		{method: "POST", path: "/api/v1/agent/enroll", summary: "An agent trades an enrollment token for its own credential", auth: authNone, in: enrollRequestT{}, out: enrollResponseT{}, h: a.enroll},
+		{method: "POST", path: "/api/v1/agent/checkin", summary: "An agent reports its state (hashes; facts and packages when they changed)", auth: authAgent, in: checkinRequestT{}, out: checkinResponseT{}, h: a.checkin},
+
+		{method: "GET", path: "/api/v1/openapi.json", summary: "This document", auth: authNone, h: a.openapi},
+	}
+}

@@ -1,0 +1,352 @@
+// Package server is the composition root of `patchwave server`: it opens
+// the store, migrates it, builds the API and the web UI, runs the
+// background loops and stops them cleanly.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/patchwave/patchwave"
+	"github.com/patchwave/patchwave/internal/api"
+	"github.com/patchwave/patchwave/internal/auth"
+	"github.com/patchwave/patchwave/internal/store"
+	"github.com/patchwave/patchwave/internal/web"
+)
+
+// Config is what `patchwave server` is told.
+type Config struct {
+	// Listen is the address to serve on.
+	Listen string
+	// DataDir holds the embedded SQLite database when Database is empty.
+	DataDir string
+	// Database is a postgres:// URL, or empty for SQLite in DataDir.
+	Database string
+	// AdminPassword is the first admin's password; generated and logged once when empty.
+	AdminPassword string
+	// TLSCert and TLSKey are PEM files; without them the server speaks plain HTTP.
+	TLSCert, TLSKey string
+	// CheckinInterval is how often agents are told to check in.
+	CheckinInterval time.Duration
+	// StaleAfter is how long a host may go unseen before it is stale.
+	StaleAfter time.Duration
+	// FlushInterval is how often recorded check-ins are written.
+	FlushInterval time.Duration
+}
+
+// Defaults fills the zero fields of c.
+func (c *Config) Defaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" && c.Database == "" {
+		c.DataDir = "data"
+	}
+	if c.CheckinInterval == 0 {
+		c.CheckinInterval = time.Hour
+	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = 3 * 24 * time.Hour
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = time.Second
+	}
+}
+
+// Validate checks c after Defaults.
+func (c *Config) Validate() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("config: --tls-cert and --tls-key go together")
+	}
+	if c.CheckinInterval < time.Second {
+		return fmt.Errorf("config: checkin interval %s is under one second", c.CheckinInterval)
+	}
+	if c.StaleAfter < c.CheckinInterval {
+		return fmt.Errorf("config: stale-after %s is shorter than the checkin interval %s", c.StaleAfter, c.CheckinInterval)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("config: listen address %q: %w", c.Listen, err)
+	}
+	return nil
+}
+
+// Server is a running Patchwave server.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	api     *api.API
+	seen    *api.Seen
+	metrics *api.Metrics
+	handler http.Handler
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// New opens and migrates the database, makes sure an admin exists, and
+// starts the background loops. Close stops them.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dsn := cfg.Database
+	if dsn == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		dsn = filepath.Join(cfg.DataDir, "patchwave.db")
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	st.SetStaleAfter(cfg.StaleAfter)
+	if err := firstAdmin(ctx, st, cfg.AdminPassword, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: st, seen: api.NewSeen(), metrics: api.NewMetrics()}
+	s.api = api.New(api.Config{Store: st, Logger: log, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics})
+	s.handler = s.routes()
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = cancel
+	s.wg.Go(func() { s.flushLoop(loopCtx) })
+	return s, nil
+}
+
+// firstAdmin creates the admin user on an empty database.
+func firstAdmin(ctx context.Context, st *store.Store, password string, log *slog.Logger) error {
+	n, err := st.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	generated := password == ""
+	if generated {
+		password = auth.RandomPassword()
+	} else if err := auth.CheckPasswordRules(password); err != nil {
+		return fmt.Errorf("PATCHWAVE_ADMIN_PASSWORD: %w", err)
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	err = st.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CreateUser(patchwave.User{Name: "admin", Role: patchwave.RoleAdmin}, hash); err != nil {
+			return err
+		}
+		return tx.Audit("patchwave", "user.create", "user:admin", map[string]any{"role": "admin", "first_start": true})
+	})
+	if patchwave.ErrorCode(err) == patchwave.EConflict {
+		return nil // another replica made it first
+	}
+	if err != nil {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	if generated {
+		// Printed once, on the first start only: it is not stored anywhere.
+		log.Warn("created user admin with a generated password; change it with patchwave users set admin --password-stdin",
+			"user", "admin", "password", password)
+	} else {
+		log.Info("created user admin with the password from PATCHWAVE_ADMIN_PASSWORD")
+	}
+	return nil
+}
+
+// Store returns the server's store, for tests and benchmarks.
+func (s *Server) Store() *store.Store { return s.store }
+
+// Handler returns the server's HTTP handler: API, web UI and probes.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", s.api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if err := s.store.Ping(r.Context()); err != nil {
+			s.log.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "database unavailable")
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", s.metrics.Handler(s.gauges))
+	mux.Handle("/", web.New(backend{s}, s.log, s.cfg.TLSCert != ""))
+	return mux
+}
+
+func (s *Server) gauges() []api.Gauge {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var gs []api.Gauge
+	if n, err := s.store.CountHosts(ctx, patchwave.HostFilter{}); err == nil {
+		gs = append(gs, api.Gauge{Name: "patchwave_hosts", Help: "Known hosts.", Value: float64(n)})
+	}
+	stale := true
+	if n, err := s.store.CountHosts(ctx, patchwave.HostFilter{Stale: &stale}); err == nil {
+		gs = append(gs, api.Gauge{Name: "patchwave_hosts_stale", Help: "Managed hosts not seen within stale-after.", Value: float64(n)})
+	}
+	if n, err := s.store.CountPackageSets(ctx); err == nil {
+		gs = append(gs, api.Gauge{Name: "patchwave_package_sets", Help: "Distinct package sets stored.", Value: float64(n)})
+	}
+	return gs
+}
+
+// flushLoop writes recorded check-ins every FlushInterval, and once more on stop.
+func (s *Server) flushLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.Flush(context.Background())
+			return
+		case <-t.C:
+			s.Flush(ctx)
+		}
+	}
+}
+
+// Flush writes the check-ins recorded so far.
+func (s *Server) Flush(ctx context.Context) {
+	m := s.seen.Take()
+	if err := s.store.TouchHosts(ctx, m); err != nil {
+		s.seen.Putback(m)
+		s.log.Warn("record check-ins", "hosts", len(m), "err", err)
+	}
+}
+
+// Close stops the loops, writes what they hold, and closes the store.
+func (s *Server) Close() error {
+	s.stop()
+	s.wg.Wait()
+	return s.store.Close()
+}
+
+// ListenAndServe serves until ctx is done, then shuts down gracefully.
+// ready, when not nil, receives the address once the server listens.
+func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if s.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	} else if host, _, _ := net.SplitHostPort(s.cfg.Listen); !isLoopback(host) {
+		s.log.Warn("serving plain HTTP on a non-loopback address: agent credentials and passwords cross the network in clear; use --tls-cert and --tls-key", "listen", s.cfg.Listen)
+	}
+	addr := scheme + "://" + ln.Addr().String()
+	s.log.Info("patchwave server listening", "url", addr, "database", string(s.store.Dialect()))
+	if ready != nil {
+		ready(addr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// backend gives the web UI what it needs from the store and auth.
+type backend struct{ s *Server }
+
+// SessionTTL is how long a web session lasts.
+const SessionTTL = 12 * time.Hour
+
+func (b backend) Login(ctx context.Context, name, password string) (string, patchwave.User, error) {
+	u, err := api.CheckLogin(ctx, b.s.store, name, password)
+	if err != nil {
+		return "", u, err
+	}
+	tok, hash := auth.NewToken(auth.PrefixWeb)
+	exp := b.s.store.Now().Add(SessionTTL)
+	err = b.s.store.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CreateToken(u.ID, store.KindWeb, "web session", auth.Display(tok), hash, &exp); err != nil {
+			return err
+		}
+		return tx.Audit(u.Name, "user.login", "user:"+u.Name, map[string]string{"via": "web"})
+	})
+	return tok, u, err
+}
+
+func (b backend) Session(ctx context.Context, token string) (patchwave.User, error) {
+	u, _, err := b.s.store.UserByToken(ctx, auth.HashToken(token), store.KindWeb)
+	return u, err
+}
+
+func (b backend) Logout(ctx context.Context, token string) error {
+	return b.s.store.RevokeTokenByHash(ctx, auth.HashToken(token))
+}
+
+func (b backend) ListHosts(ctx context.Context, f patchwave.HostFilter) ([]patchwave.Host, int64, error) {
+	return b.s.store.ListHosts(ctx, f)
+}
+
+func (b backend) Host(ctx context.Context, key string) (patchwave.Host, error) {
+	return b.s.store.Host(ctx, key)
+}
+
+func (b backend) HostPackages(ctx context.Context, id int64) ([]patchwave.Package, error) {
+	return b.s.store.HostPackages(ctx, id)
+}
+
+func (b backend) Facets(ctx context.Context) ([]string, []string, error) {
+	return b.s.store.Facets(ctx)
+}
