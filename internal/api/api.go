@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/rand"
@@ -17,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/patchwave/patchwave"
 	"github.com/patchwave/patchwave/internal/auth"
@@ -203,8 +205,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decode reads a JSON body of at most max bytes (after decompression)
 // into v, refusing unknown fields and trailing data.
-func decode(w http.ResponseWriter, r *http.Request, max int64, v any) error {
-	var body io.Reader = http.MaxBytesReader(w, r.Body, max)
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
 	if enc := r.Header.Get("Content-Encoding"); enc != "" {
 		if enc != "gzip" {
 			return patchwave.Errorf(patchwave.EInvalid, "unsupported Content-Encoding %q (want gzip)", enc)
@@ -214,27 +216,52 @@ func decode(w http.ResponseWriter, r *http.Request, max int64, v any) error {
 			return patchwave.Errorf(patchwave.EInvalid, "request body is not valid gzip: %v", err)
 		}
 		defer zr.Close()
-		body = &limitedReader{r: zr, n: max}
+		body = &limitedReader{r: zr, n: limit}
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return patchwave.Errorf(patchwave.EInvalid, "Content-Type is %q, want application/json", ct)
 	}
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	b, err := io.ReadAll(body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) || errors.Is(err, errTooLarge) {
-			return patchwave.Errorf(patchwave.ETooLarge, "request body is larger than the limit of %d bytes", max)
+			return patchwave.Errorf(patchwave.ETooLarge, "request body is larger than the limit of %d bytes", limit)
 		}
-		if errors.Is(err, io.EOF) {
-			return patchwave.Errorf(patchwave.EInvalid, "request body is empty: want a JSON object")
+		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return patchwave.Errorf(patchwave.EInvalid, "request body is not valid gzip: %v", err)
 		}
+		return fmt.Errorf("read request body: %w", err)
+	}
+	if len(b) == 0 {
+		return patchwave.Errorf(patchwave.EInvalid, "request body is empty: want a JSON object")
+	}
+	// encoding/json would silently replace invalid UTF-8 with U+FFFD and
+	// store names no package manager knows: refuse it instead.
+	if !utf8.Valid(b) {
+		i := invalidUTF8(b)
+		return patchwave.Errorf(patchwave.EInvalid, "request body is not valid UTF-8 at byte %d (near %q)", i, b[max(0, i-20):min(len(b), i+4)])
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		return patchwave.Errorf(patchwave.EInvalid, "request body is not valid: %v", err)
 	}
 	if dec.More() {
 		return patchwave.Errorf(patchwave.EInvalid, "request body has data after the JSON object")
 	}
 	return nil
+}
+
+// invalidUTF8 returns the offset of the first invalid UTF-8 sequence in b.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 var errTooLarge = errors.New("decompressed body too large")

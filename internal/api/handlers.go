@@ -304,7 +304,11 @@ func ParseAssets(r io.Reader) ([]store.Asset, error) {
 		}
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, patchwave.Errorf(patchwave.ETooLarge, "CSV is larger than the limit of %d bytes", mbe.Limit)
+			}
+			if errors.As(err, &pe) && !errors.As(pe.Err, &mbe) {
 				return nil, patchwave.Errorf(patchwave.EInvalid, "CSV row %d: %v", pe.StartLine, pe.Err)
 			}
 			return nil, patchwave.Errorf(patchwave.EInvalid, "CSV row %d: %v", row, err)
