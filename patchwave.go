@@ -125,8 +125,7 @@ type Facts struct {
 // Hash is a stable digest of f, used by agents to say "nothing changed".
 // Uptime is left out: it changes on every check-in.
 func (f Facts) Hash() string {
-	g := f
-	g.UptimeSeconds = 0
+	g := f // UptimeSeconds is left out
 	h := sha256.New()
 	fmt.Fprintf(h, "%q|%q|%q|%q|%q|%q|%q|%q|%q|%q|", g.Hostname, g.FQDN, g.OS.Family, g.OS.ID,
 		g.OS.Name, g.OS.Version, g.OS.Codename, g.Kernel, g.Arch, g.AgentVersion)

@@ -178,12 +178,11 @@ func (s *Store) loadInterfaces(ctx context.Context, hosts []patchwave.Host) erro
 
 // Host returns the host named by key: its numeric id or its hostname.
 func (s *Store) Host(ctx context.Context, key string) (patchwave.Host, error) {
-	q, arg := `SELECT `+hostCols+hostFrom+` WHERE h.hostname = ?`, any(key)
 	if id, err := strconv.ParseInt(key, 10, 64); err == nil {
-		q, arg = `SELECT `+hostCols+hostFrom+` WHERE h.id = ? OR h.hostname = ? ORDER BY h.id = ? DESC LIMIT 1`, id
-		return s.host(ctx, key, q, id, key, id)
+		// A numeric key is an id, or else a hostname made of digits.
+		return s.host(ctx, key, `SELECT `+hostCols+hostFrom+` WHERE h.id = ? OR h.hostname = ? ORDER BY h.id = ? DESC LIMIT 1`, id, key, id)
 	}
-	return s.host(ctx, key, q, arg)
+	return s.host(ctx, key, `SELECT `+hostCols+hostFrom+` WHERE h.hostname = ?`, key)
 }
 
 func (s *Store) host(ctx context.Context, key, q string, args ...any) (patchwave.Host, error) {
@@ -562,9 +561,7 @@ func (tx *Tx) ImportAssets(assets []Asset) (created, updated int, err error) {
 		}
 		if managed == 0 && (a.IP != "" || a.MAC != "") {
 			in := patchwave.Interface{Name: "import", MAC: a.MAC}
-			for _, ip := range patchwave.SplitList(strings.ReplaceAll(a.IP, ";", ",")) {
-				in.IPs = append(in.IPs, ip)
-			}
+			in.IPs = patchwave.SplitList(strings.ReplaceAll(a.IP, ";", ","))
 			if err := tx.setInterfaces(id, []patchwave.Interface{in}); err != nil {
 				return created, updated, err
 			}

@@ -219,10 +219,6 @@ func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
 	return tx.tx.ExecContext(tx.ctx, rebind(tx.dialect, q), args...)
 }
 
-func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(tx.ctx, rebind(tx.dialect, q), args...)
-}
-
 func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
 	return tx.tx.QueryRowContext(tx.ctx, rebind(tx.dialect, q), args...)
 }

@@ -209,7 +209,6 @@ func TestPackageSetsAreShared(t *testing.T) {
 	each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		pkgs := []patchwave.Package{{Name: "a", Version: "1"}, {Name: "b", Version: "2"}}
-		var ids []int64
 		err := s.Write(ctx, func(tx *store.Tx) error {
 			created, _, err := tx.ImportAssets([]store.Asset{{Hostname: "h1"}, {Hostname: "h2"}})
 			if err != nil || created != 2 {
@@ -222,7 +221,6 @@ func TestPackageSetsAreShared(t *testing.T) {
 		}
 		hs, _, _ := s.ListHosts(ctx, patchwave.HostFilter{})
 		for _, h := range hs {
-			ids = append(ids, h.ID)
 			if err := s.Write(ctx, func(tx *store.Tx) error { _, err := tx.SetPackages(h.ID, pkgs); return err }); err != nil {
 				t.Fatal(err)
 			}
