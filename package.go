@@ -1,6 +1,7 @@
 package patchwave
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -107,20 +108,31 @@ func EncodePackages(sorted []Package) []byte {
 	return b
 }
 
-// DecodePackages reads what EncodePackages wrote.
+// DecodePackages reads what EncodePackages wrote, in one pass over b.
 func DecodePackages(b []byte) ([]Package, error) {
-	ps := make([]Package, 0, strings.Count(string(b), "\n"))
-	for len(b) > 0 {
-		i := strings.IndexByte(string(b), '\n')
-		if i < 0 {
-			return nil, Errorf(EInternal, "package set: last line is not terminated")
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		return nil, Errorf(EInternal, "package set: last line is not terminated")
+	}
+	s := string(b) // one copy; every field below is a substring of it
+	ps := make([]Package, 0, bytes.Count(b, []byte{'\n'}))
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s[:i]
+		s = s[i+1:]
+		var f [5]string
+		n := 0
+		for n < 4 {
+			j := strings.IndexByte(line, '\t')
+			if j < 0 {
+				break
+			}
+			f[n], line = line[:j], line[j+1:]
+			n++
 		}
-		line := string(b[:i])
-		b = b[i+1:]
-		f := strings.Split(line, "\t")
-		if len(f) != 5 {
-			return nil, Errorf(EInternal, "package set: line %q has %d fields, want 5", line, len(f))
+		if n != 4 || strings.IndexByte(line, '\t') >= 0 {
+			return nil, Errorf(EInternal, "package set: a line has %d fields, want 5", n+1+strings.Count(line, "\t"))
 		}
+		f[4] = line
 		ps = append(ps, Package{Name: f[0], Version: f[1], Arch: f[2], Source: f[3], SourceVersion: f[4]})
 	}
 	return ps, nil

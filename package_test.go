@@ -3,6 +3,7 @@ package patchwave_test
 import (
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -124,6 +125,20 @@ func TestUserCanWrite(t *testing.T) {
 	for _, r := range []patchwave.Role{patchwave.RoleViewer, patchwave.RoleApprover} {
 		if (patchwave.User{Role: r}).CanWrite("paris") {
 			t.Errorf("%s can write", r)
+		}
+	}
+}
+
+func BenchmarkDecodePackages3000(b *testing.B) {
+	ps := make([]patchwave.Package, 3000)
+	for i := range ps {
+		ps[i] = patchwave.Package{Name: "libexample" + strconv.Itoa(i), Version: "1.2.3-4+deb12u1", Arch: "amd64", Source: "example", SourceVersion: "1.2.3-4"}
+	}
+	enc := patchwave.EncodePackages(patchwave.SortPackages(ps))
+	b.SetBytes(int64(len(enc)))
+	for b.Loop() {
+		if _, err := patchwave.DecodePackages(enc); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -334,12 +334,13 @@ func (c *Client) UpdateUser(ctx context.Context, name string, u UserUpdate) (pat
 	return out, err
 }
 
-// Audit returns audit events with ids above after (0: from the start), at
-// most limit of them (0: the server's default).
-func (c *Client) Audit(ctx context.Context, after int64, limit int) ([]patchwave.AuditEvent, error) {
+// Audit returns audit events, newest first: those with ids below before
+// (0: from the newest), at most limit of them (0: the server's default).
+// To page back, pass the smallest id of one page as before of the next.
+func (c *Client) Audit(ctx context.Context, before int64, limit int) ([]patchwave.AuditEvent, error) {
 	q := url.Values{}
-	if after > 0 {
-		q.Set("after", strconv.FormatInt(after, 10))
+	if before > 0 {
+		q.Set("before", strconv.FormatInt(before, 10))
 	}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))

@@ -1,0 +1,456 @@
+// Package agent is the endpoint agent behind `patchwave agent`: it enrolls
+// with an enrollment token, keeps its identity and credential in a state
+// directory, and checks in on an interval, reporting its facts and installed
+// packages. After the first full report it sends only hashes when nothing
+// changed, and only the change (a delta against the list the server last
+// acknowledged) when packages were added, removed or upgraded.
+//
+// The agent keeps nothing large in memory between check-ins: the package
+// list is collected, compared with the acknowledged copy on disk, sent and
+// dropped.
+package agent
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/patchwave/patchwave"
+	"github.com/patchwave/patchwave/internal/client"
+	"github.com/patchwave/patchwave/internal/osinfo"
+	"github.com/patchwave/patchwave/internal/pkgmgr"
+)
+
+// Config is how the agent is run; the command line fills it from its flags.
+type Config struct {
+	// Server is the server's base URL, e.g. https://patchwave.example.com.
+	// It may be empty after enrollment: the URL saved in the state is used.
+	// When given, it replaces the saved one (the server moved).
+	Server string
+	// EnrollToken is needed only for the first run, to enroll.
+	EnrollToken string
+	// StateDir holds the identity, credential and acknowledged inventory.
+	StateDir string
+	// Root is the root directory of the system to report on; "" means "/".
+	Root string
+	// Once makes Run check in a single time (enrolling first if needed) and return.
+	Once bool
+	// Interval is the check-in interval until the server gives one;
+	// 0 means DefaultInterval.
+	Interval time.Duration
+	// HTTPClient is used for requests to the server (TLS settings,
+	// timeouts); nil means a client with a 60-second timeout. The agent
+	// wraps its transport and does not change the value passed in.
+	HTTPClient *http.Client
+	// Logger receives the agent's log; nil means slog.Default().
+	Logger *slog.Logger
+	// Version is the agent's version, reported in its facts.
+	Version string
+}
+
+// Report says what one check-in did.
+type Report struct {
+	// HostID is the host's id on the server.
+	HostID int64
+	// Enrolled is true when this run enrolled the host.
+	Enrolled bool
+	// FactsSent is true when the facts went in full.
+	FactsSent bool
+	// Packages says how the package list went: SendNone, SendDelta or SendFull.
+	Packages Send
+	// Added and Removed count the entries of the delta, when one was sent.
+	Added, Removed int
+	// PackageCount is the number of installed packages found.
+	PackageCount int
+	// Resent is true when the server asked for a full report and got it
+	// in the same check-in.
+	Resent bool
+	// Interval is when to come back, as the server asked (0 if it did not say).
+	Interval time.Duration
+}
+
+// Run runs the agent until ctx is done, or, with cfg.Once, for one check-in.
+// It enrolls first when the state directory has no credential. It returns
+// nil when ctx is cancelled, and an error when the agent cannot go on: no
+// credential and no token (ErrNotEnrolled), a damaged state file, a refused
+// enrollment token, or a credential the server refuses (the host was revoked
+// or deleted; patchwave.ErrorCode gives patchwave.EUnauthorized). Other
+// errors (network, server errors, 429) are retried with back-off.
+func Run(ctx context.Context, cfg Config) error {
+	a, err := newAgent(cfg)
+	if err != nil {
+		return err
+	}
+	defer a.hc.CloseIdleConnections()
+	if cfg.Once {
+		_, err := a.checkinOnce(ctx)
+		return err
+	}
+	return a.loop(ctx)
+}
+
+// CheckinOnce enrolls if needed, checks in once and returns what was sent.
+func CheckinOnce(ctx context.Context, cfg Config) (Report, error) {
+	a, err := newAgent(cfg)
+	if err != nil {
+		return Report{}, err
+	}
+	defer a.hc.CloseIdleConnections()
+	return a.checkinOnce(ctx)
+}
+
+// agent is one running agent: its configuration, its state and its
+// connection to the server.
+type agent struct {
+	cfg   Config
+	log   *slog.Logger
+	hc    *http.Client
+	retry *retryAfter
+	state State // zero until loaded or enrolled
+}
+
+func newAgent(cfg Config) (*agent, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("agent: no state directory given")
+	}
+	if cfg.Root == "" {
+		cfg.Root = "/"
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	cfg.Server = strings.TrimRight(cfg.Server, "/")
+	a := &agent{cfg: cfg, log: cfg.Logger}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	var hc http.Client
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
+	} else {
+		hc.Timeout = 60 * time.Second
+	}
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	a.retry = &retryAfter{next: next}
+	hc.Transport = a.retry
+	a.hc = &hc
+	return a, nil
+}
+
+// fatal reports whether err means the agent cannot go on by retrying: the
+// server refused the credential or the enrollment token, or the local state
+// is missing or damaged.
+func fatal(err error) bool {
+	var p permanent
+	if errors.As(err, &p) {
+		return true
+	}
+	switch patchwave.ErrorCode(err) {
+	case patchwave.EUnauthorized, patchwave.EForbidden:
+		return true
+	}
+	return false
+}
+
+// permanent marks an error that retrying cannot fix.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// ensureState loads the state or, when there is none, enrolls.
+func (a *agent) ensureState(ctx context.Context) (enrolled bool, err error) {
+	if a.state.HostID != 0 {
+		return false, nil
+	}
+	s, err := LoadState(a.cfg.StateDir)
+	if err == nil {
+		if a.cfg.Server != "" && a.cfg.Server != s.Server {
+			a.log.Info("using the server URL given, not the one saved at enrollment",
+				"server", a.cfg.Server, "saved", s.Server)
+			s.Server = a.cfg.Server
+		}
+		if s.Server == "" {
+			return false, permanent{fmt.Errorf("agent: no server URL given and none in %s", StateFile)}
+		}
+		a.state = s
+		return false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false, permanent{err}
+	}
+	if a.cfg.EnrollToken == "" {
+		return false, permanent{ErrNotEnrolled}
+	}
+	if a.cfg.Server == "" {
+		return false, permanent{errors.New("agent: no server URL given to enroll with (use --server)")}
+	}
+	if err := a.enroll(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func (a *agent) client(token string) *client.Client {
+	c := client.New(cmp.Or(a.state.Server, a.cfg.Server), token).WithHTTPClient(a.hc)
+	c.UserAgent = "patchwave-agent/" + cmp.Or(a.cfg.Version, "dev")
+	return c
+}
+
+// enroll trades the enrollment token for an identity and saves it.
+func (a *agent) enroll(ctx context.Context) error {
+	facts, err := osinfo.Collect(ctx, a.cfg.Root)
+	if err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	facts.AgentVersion = a.cfg.Version
+	resp, err := a.client("").Enroll(ctx, patchwave.EnrollRequest{Token: a.cfg.EnrollToken, Facts: facts})
+	if err != nil {
+		switch patchwave.ErrorCode(err) {
+		case patchwave.EUnauthorized, patchwave.EForbidden, patchwave.ENotFound, patchwave.EInvalid, patchwave.EConflict:
+			a.log.Error("the server refused the enrollment token: it may be wrong, expired, revoked or used up",
+				"server", a.cfg.Server, "err", err)
+			return permanent{fmt.Errorf("enroll: the enrollment token was refused: %w", err)}
+		}
+		return fmt.Errorf("enroll: %w", err)
+	}
+	if resp.HostID <= 0 || resp.Credential == "" {
+		return fmt.Errorf("enroll: the server's answer has no host id or credential")
+	}
+	s := State{
+		HostID:     resp.HostID,
+		Server:     a.cfg.Server,
+		Credential: resp.Credential,
+		EnrolledAt: time.Now().UTC().Truncate(time.Second),
+		Interval:   resp.CheckinInterval,
+	}
+	if err := SaveState(a.cfg.StateDir, s); err != nil {
+		// The server has counted the token use; without the credential on
+		// disk this identity is lost, so say so plainly.
+		// Enrolling again would make a second host: stop.
+		return permanent{fmt.Errorf("enroll: enrolled as host %d but could not save the credential: %w", resp.HostID, err)}
+	}
+	a.state = s
+	a.log.Info("agent enrolled", "host_id", s.HostID, "server", s.Server, "hostname", facts.Hostname)
+	return nil
+}
+
+// checkinOnce enrolls if needed and checks in once.
+func (a *agent) checkinOnce(ctx context.Context) (Report, error) {
+	enrolled, err := a.ensureState(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	rep, err := a.checkin(ctx)
+	rep.Enrolled = enrolled
+	return rep, err
+}
+
+// checkin collects facts and packages and reports what changed since the
+// server last acknowledged them. When the server asks for a full report (it
+// lost the base, or its hashes do not match), it sends one at once.
+func (a *agent) checkin(ctx context.Context) (Report, error) {
+	rep := Report{HostID: a.state.HostID}
+	facts, err := osinfo.Collect(ctx, a.cfg.Root)
+	if err != nil {
+		return rep, fmt.Errorf("checkin: %w", err)
+	}
+	facts.AgentVersion = a.cfg.Version
+	pkgs, _, err := pkgmgr.Installed(ctx, a.cfg.Root)
+	if err != nil {
+		return rep, fmt.Errorf("checkin: %w", err)
+	}
+	pkgs = patchwave.SortPackages(pkgs)
+	rep.PackageCount = len(pkgs)
+	factsHash, pkgsHash := facts.Hash(), patchwave.HashPackages(pkgs)
+
+	c := a.client(a.state.Credential)
+	needFacts, needPackages := false, false
+	for attempt := 0; ; attempt++ {
+		// The base is assumed to be on disk; if it cannot be loaded the
+		// delta below falls back to the full list.
+		p := decide(factsHash, pkgsHash, a.state, true, needFacts, needPackages)
+		req := patchwave.CheckinRequest{FactsHash: factsHash, PackagesHash: pkgsHash, Uptime: facts.UptimeSeconds}
+		if p.facts {
+			req.Facts = &facts
+		}
+		if p.packages == SendDelta {
+			base, err := loadBase(a.cfg.StateDir, a.state.PackagesHash)
+			if err != nil {
+				a.log.Warn("sending the full package list", "reason", err)
+				p.packages = SendFull
+			} else if d, ok := delta(base, pkgs); ok {
+				req.Delta, req.BaseHash = &d, a.state.PackagesHash
+			} else {
+				p.packages = SendFull
+			}
+		}
+		if p.packages == SendFull {
+			req.Packages = &pkgs
+		}
+		rep.FactsSent, rep.Packages = p.facts, p.packages
+		rep.Added, rep.Removed = 0, 0
+		if req.Delta != nil {
+			rep.Added, rep.Removed = len(req.Delta.Added), len(req.Delta.Removed)
+		}
+
+		resp, err := c.Checkin(ctx, req)
+		if err != nil {
+			if patchwave.ErrorCode(err) == patchwave.EUnauthorized {
+				a.log.Error("the server refused this host's credential: the host was revoked or deleted, or the credential is not this server's; enroll again with a new token",
+					"host_id", a.state.HostID, "server", a.state.Server, "err", err)
+			}
+			return rep, fmt.Errorf("checkin: %w", err)
+		}
+		if resp.CheckinInterval > 0 {
+			rep.Interval = time.Duration(resp.CheckinInterval) * time.Second
+			a.state.Interval = resp.CheckinInterval
+		}
+
+		// Acknowledge what the server now holds.
+		factsOK := resp.FactsHash == factsHash && !resp.NeedFacts
+		pkgsOK := resp.PackagesHash == pkgsHash && !resp.NeedPackages
+		if factsOK {
+			a.state.FactsHash = factsHash
+		} else {
+			a.state.FactsHash = ""
+		}
+		if pkgsOK {
+			if a.state.PackagesHash != pkgsHash {
+				if err := saveBase(a.cfg.StateDir, pkgs); err != nil {
+					return rep, fmt.Errorf("checkin: %w", err)
+				}
+				a.state.PackagesHash = pkgsHash
+			}
+		} else {
+			a.state.PackagesHash = ""
+		}
+		if factsOK && pkgsOK {
+			break
+		}
+		if attempt > 0 {
+			// A full report was not enough: save what we know (the
+			// next check-in reports in full) and give up for now.
+			a.saveState()
+			return rep, fmt.Errorf("checkin: the server did not acknowledge a full report (facts %v, packages %v)", factsOK, pkgsOK)
+		}
+		a.log.Info("the server asked for a full report", "facts", !factsOK, "packages", !pkgsOK,
+			"need_facts", resp.NeedFacts, "need_packages", resp.NeedPackages)
+		needFacts, needPackages = !factsOK, !pkgsOK
+		rep.Resent = true
+	}
+	a.state.LastCheckin = time.Now().UTC().Truncate(time.Second)
+	if err := SaveState(a.cfg.StateDir, a.state); err != nil {
+		return rep, fmt.Errorf("checkin: %w", err)
+	}
+	a.log.Info("agent checked in", "host_id", a.state.HostID, "packages", rep.PackageCount,
+		"sent_facts", rep.FactsSent, "sent_packages", string(rep.Packages), "added", rep.Added, "removed", rep.Removed)
+	return rep, nil
+}
+
+// saveState saves the state, logging a failure: for paths that already
+// return another error.
+func (a *agent) saveState() {
+	if err := SaveState(a.cfg.StateDir, a.state); err != nil {
+		a.log.Error("could not save state", "err", err)
+	}
+}
+
+// interval is the check-in interval now in force: the server's, else the
+// configured one.
+func (a *agent) interval() time.Duration {
+	if a.state.Interval > 0 {
+		return max(time.Duration(a.state.Interval)*time.Second, minInterval)
+	}
+	return max(a.cfg.Interval, minInterval)
+}
+
+// loop checks in on the interval until ctx is done or an error says the
+// agent cannot go on.
+func (a *agent) loop(ctx context.Context) error {
+	failures := 0
+	var delay time.Duration
+	for {
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		wasEnrolled := a.state.HostID != 0
+		justEnrolled, err := a.ensureState(ctx)
+		if err == nil && !wasEnrolled && !justEnrolled && failures == 0 {
+			// First start with an existing identity: wait for this host's
+			// slot rather than check in together with every other
+			// restarted agent, unless a check-in is overdue.
+			if d := a.startDelay(time.Now()); d > 0 {
+				a.log.Info("agent started", "host_id", a.state.HostID, "next_checkin_in", d.Round(time.Second))
+				delay = d
+				continue
+			}
+		}
+		if err == nil {
+			_, err = a.checkin(ctx)
+		}
+		a.hc.CloseIdleConnections()
+		debug.FreeOSMemory()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			if fatal(err) {
+				return err
+			}
+			failures++
+			delay = a.failureDelay(failures, err)
+			a.log.Warn("check-in failed; will retry", "err", err, "failures", failures,
+				"retry_in", delay.Round(time.Second))
+			continue
+		}
+		failures = 0
+		iv := a.interval()
+		delay = nextDelay(time.Now(), iv, Splay(a.state.HostID, iv), 2*rand.Float64()-1)
+		a.log.Debug("next check-in", "in", delay.Round(time.Second))
+	}
+}
+
+// startDelay is how long a freshly started agent with an existing identity
+// waits before its first check-in: nothing when one is overdue, else until
+// its slot.
+func (a *agent) startDelay(now time.Time) time.Duration {
+	iv := a.interval()
+	if a.state.LastCheckin.IsZero() || now.Sub(a.state.LastCheckin) >= iv {
+		return 0
+	}
+	d := nextDelay(now, iv, Splay(a.state.HostID, iv), 2*rand.Float64()-1)
+	// Do not wait past the time the next check-in is due anyway.
+	return min(d, a.state.LastCheckin.Add(iv+iv/10).Sub(now))
+}
+
+// failureDelay is the wait after the n-th consecutive failure: the server's
+// Retry-After when it gave one, else exponential back-off capped at the
+// interval.
+func (a *agent) failureDelay(n int, err error) time.Duration {
+	ra := a.retry.take()
+	if code := patchwave.ErrorCode(err); ra > 0 && (code == patchwave.ETooMany || code == patchwave.EUnavailable) {
+		// Spread the retries of agents told the same thing.
+		return ra + time.Duration(rand.Float64()*float64(ra/10))
+	}
+	return backoff(n, min(a.interval(), maxBackoff), rand.Float64())
+}

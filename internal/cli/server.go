@@ -1,0 +1,167 @@
+package cli
+
+// The commands that run Patchwave itself rather than talk to it.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/patchwave/patchwave/internal/agent"
+	"github.com/patchwave/patchwave/internal/auth"
+	"github.com/patchwave/patchwave/internal/bench"
+	"github.com/patchwave/patchwave/internal/client"
+	"github.com/patchwave/patchwave/internal/server"
+)
+
+// newLogger returns a logger writing text or JSON lines to w.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// runServer runs "patchwave server": API, web UI and schedulers.
+func runServer(ctx context.Context, e env, args []string) error {
+	v := newVerb("server", "", 0, `Run the Patchwave server: the HTTP API, the web UI and the background loops.
+By default it keeps its data in an embedded SQLite database under --data-dir;
+give --database postgres://... to share one PostgreSQL between several replicas.
+On the first start with an empty database it creates the user admin, with the
+password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in the log.`,
+		"patchwave server --data-dir ./data\nPATCHWAVE_ADMIN_PASSWORD=... patchwave server --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem\npatchwave server --database postgres://patchwave@db/patchwave")
+	var cfg server.Config
+	v.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "address to serve on")
+	v.StringVar(&cfg.DataDir, "data-dir", "data", "directory of the embedded SQLite database")
+	v.StringVar(&cfg.Database, "database", e.getenv("PATCHWAVE_DATABASE"), "PostgreSQL URL (postgres://...); empty for SQLite in --data-dir (env PATCHWAVE_DATABASE)")
+	v.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
+	v.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	v.DurationVar(&cfg.CheckinInterval, "checkin-interval", time.Hour, "how often agents check in")
+	v.DurationVar(&cfg.StaleAfter, "stale-after", 72*time.Hour, "a managed host not seen for this long is stale")
+	logFormat := v.String("log-format", "text", "log format: text or json")
+	logLevel := v.String("log-level", "info", "log level: debug, info, warn or error")
+	if _, err := v.parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, *logFormat, *logLevel)
+	if err != nil {
+		return v.usageErrorf("%s", err)
+	}
+	cfg.AdminPassword = e.getenv("PATCHWAVE_ADMIN_PASSWORD")
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	defer srv.Close()
+	if err := srv.ListenAndServe(ctx, nil); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	log.Info("patchwave server stopped")
+	return nil
+}
+
+// runAgent runs "patchwave agent" on a host.
+func runAgent(ctx context.Context, e env, args []string) error {
+	v := newVerb("agent", "", 0, `Run the agent: enroll with the server once (with --enroll-token), then check
+in on an interval, reporting the host's facts and installed packages. After
+the first full report only changes are sent. The credential is kept in
+--state-dir (mode 0600); later runs need no token.`,
+		"patchwave agent --server http://127.0.0.1:8080 --enroll-token pwe_... --state-dir /var/lib/patchwave-agent\npatchwave agent --state-dir /var/lib/patchwave-agent --once\npatchwave agent --server URL --enroll-token TOKEN --state-dir ./st --root /mnt/image --once")
+	var cfg agent.Config
+	v.StringVar(&cfg.Server, "server", e.getenv("PATCHWAVE_SERVER"), "server URL (env PATCHWAVE_SERVER); saved at enrollment")
+	v.StringVar(&cfg.EnrollToken, "enroll-token", e.getenv("PATCHWAVE_ENROLL_TOKEN"), "enrollment token, for the first run (env PATCHWAVE_ENROLL_TOKEN)")
+	v.StringVar(&cfg.StateDir, "state-dir", "/var/lib/patchwave-agent", "directory for the agent's identity and state")
+	v.StringVar(&cfg.Root, "root", "/", "root directory of the system to inventory (a mounted image or container root)")
+	v.BoolVar(&cfg.Once, "once", false, "check in once and exit")
+	v.DurationVar(&cfg.Interval, "interval", time.Hour, "check-in interval until the server sets one")
+	logFormat := v.String("log-format", "text", "log format: text or json")
+	logLevel := v.String("log-level", "info", "log level: debug, info, warn or error")
+	if _, err := v.parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, *logFormat, *logLevel)
+	if err != nil {
+		return v.usageErrorf("%s", err)
+	}
+	cfg.Logger, cfg.Version = log, programVersion()
+	if err := agent.Run(ctx, cfg); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	return nil
+}
+
+// runBench runs "patchwave bench": simulated agents against a server.
+func runBench(ctx context.Context, e env, args []string) error {
+	v := newVerb("bench", "", 0, `Load-test a server with simulated agents over real HTTP, and print the figures:
+enrollment, first full inventory reports (hosts/s) and check-ins with
+unchanged inventory (check-ins/s, p50/p99 latency). Without --server it starts
+its own server on loopback, on SQLite in a temporary directory or on
+--database, so the figures include the agents' own work on the same machine.`,
+		"patchwave bench --agents 5000 --packages 1000 --duration 10s\npatchwave bench --database postgres://localhost/bench --agents 10000")
+	var cfg bench.Config
+	v.IntVar(&cfg.Agents, "agents", 5000, "simulated agents")
+	v.IntVar(&cfg.Packages, "packages", 1000, "installed packages per agent")
+	v.IntVar(&cfg.Concurrency, "concurrency", 32, "requests in flight")
+	v.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of the unchanged check-in phase")
+	v.BoolVar(&cfg.DistinctSets, "distinct", true, "give every host its own package set (the worst case for ingestion)")
+	serverURL := v.String("server", "", "server to load; empty to start one here")
+	database := v.String("database", "", "with no --server: PostgreSQL URL for the server started here (default SQLite)")
+	out := v.outputFlag()
+	if _, err := v.parse(args); err != nil {
+		return err
+	}
+	cfg.Progress = e.stderr
+	if *serverURL != "" {
+		cfg.Server, cfg.Token = *serverURL, e.getenv("PATCHWAVE_TOKEN")
+		if cfg.Token == "" {
+			return fmt.Errorf("bench: set PATCHWAVE_TOKEN to an operator's API token for --server")
+		}
+	} else {
+		dir, err := os.MkdirTemp("", "patchwave-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		password := auth.RandomPassword()
+		srv, err := server.New(ctx, server.Config{Listen: "127.0.0.1:0", DataDir: dir, Database: *database, AdminPassword: password}, nil)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer srv.Close()
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		ready := make(chan string, 1)
+		go srv.ListenAndServe(sctx, func(addr string) { ready <- addr })
+		select {
+		case cfg.Server = <-ready:
+		case <-time.After(10 * time.Second):
+			return fmt.Errorf("bench: server did not start")
+		}
+		var login struct{ Token string }
+		if err := client.New(cfg.Server, "").Do(ctx, "POST", "/api/v1/login", nil, map[string]string{"user": "admin", "password": password}, &login); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		cfg.Token = login.Token
+		fmt.Fprintf(e.stderr, "server started at %s (%s)\n", cfg.Server, map[bool]string{true: "postgres", false: "sqlite"}[*database != ""])
+	}
+	res, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *out == formatJSON {
+		return writeJSON(e.stdout, res)
+	}
+	fmt.Fprintln(e.stdout, res)
+	return nil
+}
