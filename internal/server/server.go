@@ -215,10 +215,13 @@ func (s *Server) gauges() []api.Gauge {
 	return gs
 }
 
-// flushLoop writes recorded check-ins every FlushInterval, and once more on stop.
+// flushLoop writes recorded check-ins every FlushInterval, and once more on
+// stop; hourly it prunes package sets no host uses.
 func (s *Server) flushLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.FlushInterval)
 	defer t.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -226,6 +229,14 @@ func (s *Server) flushLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			s.Flush(ctx)
+		case <-prune.C:
+			// Package sets no host uses any more; the hour of grace covers a
+			// set stored by one request and claimed by another.
+			if n, err := s.store.PrunePackageSets(ctx, time.Now().Add(-time.Hour)); err != nil {
+				s.log.Warn("prune package sets", "err", err)
+			} else if n > 0 {
+				s.log.Info("pruned unused package sets", "count", n)
+			}
 		}
 	}
 }

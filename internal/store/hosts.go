@@ -282,14 +282,15 @@ func (tx *Tx) hostForUpdate(key string) (patchwave.Host, error) {
 	}
 	var h patchwave.Host
 	var tags string
+	var managed int
 	var revoked sql.NullInt64
-	err = tx.queryRow(`SELECT id, hostname, site, tier, owner, tags, revoked_at FROM hosts WHERE id = ?`, id).
-		Scan(&h.ID, &h.Hostname, &h.Site, &h.Tier, &h.Owner, &tags, &revoked)
+	err = tx.queryRow(`SELECT id, hostname, site, tier, owner, tags, managed, revoked_at FROM hosts WHERE id = ?`, id).
+		Scan(&h.ID, &h.Hostname, &h.Site, &h.Tier, &h.Owner, &tags, &managed, &revoked)
 	if err != nil {
 		return h, fmt.Errorf("host %s: %w", key, err)
 	}
 	_ = json.Unmarshal([]byte(tags), &h.Tags)
-	h.Tags, h.Revoked = nonNil(h.Tags), revoked.Valid
+	h.Tags, h.Managed, h.Revoked = nonNil(h.Tags), managed != 0, revoked.Valid
 	return h, nil
 }
 
@@ -331,6 +332,9 @@ func (tx *Tx) RevokeHost(key string) (patchwave.Host, error) {
 	h, err := tx.hostForUpdate(key)
 	if err != nil {
 		return h, err
+	}
+	if !h.Managed {
+		return h, patchwave.Errorf(patchwave.EConflict, "host %s has no agent: there is no credential to revoke", h.Hostname)
 	}
 	if _, err := tx.exec(`UPDATE hosts SET credential_hash = NULL, revoked_at = COALESCE(revoked_at, ?), updated_at = ? WHERE id = ?`,
 		ms_(tx.now), ms_(tx.now), h.ID); err != nil {
@@ -585,4 +589,20 @@ func splitOS(s string) (id, version, name string) {
 		return strings.ToLower(f[0]), f[1], s
 	}
 	return strings.ToLower(strings.ReplaceAll(s, " ", "-")), "", s
+}
+
+// PrunePackageSets deletes package sets no host uses any more and that are
+// older than before, and returns how many it deleted.
+func (s *Store) PrunePackageSets(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(tx *Tx) error {
+		res, err := tx.exec(`DELETE FROM package_sets WHERE created_at < ?
+			AND NOT EXISTS (SELECT 1 FROM hosts h WHERE h.package_set_id = package_sets.id)`, ms_(before))
+		if err != nil {
+			return fmt.Errorf("prune package sets: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
 }

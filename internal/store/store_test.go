@@ -229,6 +229,25 @@ func TestPackageSetsAreShared(t *testing.T) {
 		if err != nil || n != 1 {
 			t.Errorf("%d package sets for identical hosts, %v", n, err)
 		}
+		// One host moves to a new set; the old one is still used by the other.
+		if err := s.Write(ctx, func(tx *store.Tx) error { _, err := tx.SetPackages(hs[0].ID, pkgs[:1]); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if pruned, err := s.PrunePackageSets(ctx, time.Now().Add(time.Hour)); err != nil || pruned != 0 {
+			t.Errorf("pruned %d sets in use, %v", pruned, err)
+		}
+		if err := s.Write(ctx, func(tx *store.Tx) error { _, err := tx.SetPackages(hs[1].ID, pkgs[:1]); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if pruned, err := s.PrunePackageSets(ctx, time.Now().Add(-time.Hour)); err != nil || pruned != 0 {
+			t.Errorf("pruned %d young sets, %v", pruned, err)
+		}
+		if pruned, err := s.PrunePackageSets(ctx, time.Now().Add(time.Hour)); err != nil || pruned != 1 {
+			t.Errorf("pruned %d unused sets, want 1, %v", pruned, err)
+		}
+		if ps, err := s.HostPackages(ctx, hs[0].ID); err != nil || len(ps) != 1 {
+			t.Errorf("packages after prune: %v %v", ps, err)
+		}
 	})
 }
 
