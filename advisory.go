@@ -133,10 +133,12 @@ const (
 
 // Finding is one installed package affected by one or more advisories.
 type Finding struct {
+	ID         int64        `json:"id,omitempty"`
 	HostID     int64        `json:"host_id,omitempty"`
 	Host       string       `json:"host"`
 	Ecosystem  string       `json:"ecosystem"`
 	Package    string       `json:"package"` // binary package name
+	Arch       string       `json:"arch,omitempty"`
 	Source     string       `json:"source,omitempty"`
 	Installed  string       `json:"installed"`
 	Fixed      string       `json:"fixed"` // highest fixed version; empty when no fix exists
@@ -150,4 +152,57 @@ type Finding struct {
 	ThirdParty bool         `json:"third_party,omitempty"` // from a repository the advisories do not cover
 	FirstSeen  *time.Time   `json:"first_seen,omitempty"`
 	FixedAt    *time.Time   `json:"fixed_at,omitempty"`
+}
+
+// FindingFilter selects findings in a list. Zero fields match everything.
+type FindingFilter struct {
+	Host     string // id or hostname
+	Site     string
+	Tier     Tier
+	Severity Severity // this severity or higher
+	KEV      *bool
+	CVE      string
+	Advisory string
+	Package  string // binary or source name
+	HasFix   *bool
+	State    FindingState // "" means missing and no-fix (open findings)
+	After    int64
+	Limit    int
+}
+
+// Feed kinds: what a feed's source contains.
+const (
+	FeedOSV  = "osv"  // OSV records: one JSON file, a directory or a zip
+	FeedKEV  = "kev"  // CISA Known Exploited Vulnerabilities catalogue (JSON)
+	FeedEPSS = "epss" // FIRST EPSS daily scores (CSV, optionally gzipped)
+	FeedMSRC = "msrc" // Microsoft security update release (CVRF JSON or XML)
+	FeedEOL  = "eol"  // end-of-life dates in endoflife.date's API format
+)
+
+// FeedKinds lists every feed kind.
+var FeedKinds = []string{FeedOSV, FeedKEV, FeedEPSS, FeedMSRC, FeedEOL}
+
+// Feed is a source of advisories or enrichment data and the state of its
+// last synchronisation.
+type Feed struct {
+	Name         string     `json:"name"`
+	Kind         string     `json:"kind"`
+	URL          string     `json:"url,omitempty"` // http(s) URL or a path on the server; empty for import-only feeds
+	Interval     int64      `json:"interval_seconds,omitempty"`
+	LastAttempt  *time.Time `json:"last_attempt_at,omitempty"`
+	LastSuccess  *time.Time `json:"last_success_at,omitempty"`
+	Records      int64      `json:"records"`
+	Error        string     `json:"error,omitempty"`
+	ETag         string     `json:"-"`
+	LastModified string     `json:"-"`
+	CreatedAt    time.Time  `json:"created_at"`
+}
+
+// EOL is the end of support of one operating system release.
+type EOL struct {
+	Product     string     `json:"product"` // os-release ID: debian, ubuntu, almalinux, windows-server
+	Cycle       string     `json:"cycle"`   // 12, 22.04, 9, 3.19
+	EOL         time.Time  `json:"eol"`
+	ExtendedEOL *time.Time `json:"extended_eol,omitempty"`
+	Source      string     `json:"source,omitempty"`
 }
