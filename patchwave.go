@@ -298,6 +298,11 @@ type Host struct {
 	Stale        bool       `json:"stale"`
 	Revoked      bool       `json:"revoked,omitempty"`
 
+	// OSEOL is when the host's operating system release leaves vendor
+	// support, when known; PastEOL says that date has passed.
+	OSEOL   *time.Time `json:"os_eol,omitempty"`
+	PastEOL bool       `json:"past_eol"`
+
 	PackageCount int    `json:"package_count"`
 	PackagesHash string `json:"packages_hash,omitempty"`
 	FactsHash    string `json:"-"`
@@ -328,6 +333,7 @@ type HostFilter struct {
 	OS     string // matches os id, name or "id:version", e.g. "debian:12"
 	Stale  *bool
 	Query  string // substring of hostname, fqdn, owner or IP
+	EOL    *bool  // past the end of its OS release's support
 	After  int64  // cursor: only hosts with a larger id
 	Limit  int    // 0 means the default (100); at most 1000
 	Sites  []string

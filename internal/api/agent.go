@@ -128,6 +128,9 @@ func (a *API) checkin(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		a.metrics.reports.Add(1)
+		if a.onInventory != nil {
+			a.onInventory(st.HostID)
+		}
 	}
 	a.seen.Record(st.HostID, store.Seen{At: time.Now(), Uptime: req.Uptime})
 	a.metrics.checkins.Add(1)

@@ -47,6 +47,8 @@ type API struct {
 	mux             *http.ServeMux
 	routes          []route
 	csrf            *http.CrossOriginProtection
+	feeds           Feeds
+	onInventory     func(hostID int64)
 }
 
 // Config configures an API.
@@ -56,12 +58,14 @@ type Config struct {
 	CheckinInterval time.Duration // told to agents
 	Seen            *Seen         // where check-ins are recorded
 	Metrics         *Metrics
+	Feeds           Feeds              // feed synchronisation and import; nil when unavailable
+	OnInventory     func(hostID int64) // called after a host's facts or packages changed
 }
 
 // New returns the API over cfg.Store.
 func New(cfg Config) *API {
 	a := &API{store: cfg.Store, log: cfg.Logger, checkinInterval: cfg.CheckinInterval, seen: cfg.Seen,
-		metrics: cfg.Metrics, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection()}
+		metrics: cfg.Metrics, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), feeds: cfg.Feeds, onInventory: cfg.OnInventory}
 	if a.checkinInterval <= 0 {
 		a.checkinInterval = time.Hour
 	}

@@ -105,6 +105,13 @@ func hostFilter(r *http.Request) (patchwave.HostFilter, error) {
 		}
 		f.Tier = tier
 	}
+	if s := q.Get("eol"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return f, patchwave.Errorf(patchwave.EInvalid, "query parameter eol=%q is not true or false", s)
+		}
+		f.EOL = &b
+	}
 	if s := q.Get("stale"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {

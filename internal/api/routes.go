@@ -44,7 +44,7 @@ func (a *API) table() []route {
 		{method: "POST", path: "/api/v1/login", summary: "Sign in with a user name and password; returns an API token for the CLI", auth: authNone, in: loginRequest{}, out: loginResponse{}, h: a.login},
 		{method: "GET", path: "/api/v1/me", summary: "The signed-in user", auth: authUser, out: userT{}, h: a.me},
 
-		{method: "GET", path: "/api/v1/hosts", summary: "List hosts, filtered and paginated", auth: authUser, out: hostList{}, query: []string{"site", "tier", "tag", "os", "stale", "q", "after", "limit"}, h: a.listHosts},
+		{method: "GET", path: "/api/v1/hosts", summary: "List hosts, filtered and paginated", auth: authUser, out: hostList{}, query: []string{"site", "tier", "tag", "os", "stale", "eol", "q", "after", "limit"}, h: a.listHosts},
 		{method: "GET", path: "/api/v1/hosts/{host}", summary: "One host by id or hostname", auth: authUser, out: hostT{}, h: a.getHost},
 		{method: "GET", path: "/api/v1/hosts/{host}/packages", summary: "Every installed package of a host", auth: authUser, out: packageList{}, h: a.hostPackages},
 		{method: "PATCH", path: "/api/v1/hosts/{host}", summary: "Change a host's site, tier, owner or tags", auth: authUser, in: hostUpdateT{}, out: hostT{}, h: a.updateHost},
@@ -65,6 +65,15 @@ func (a *API) table() []route {
 		{method: "PATCH", path: "/api/v1/users/{name}", summary: "Change a user's role, sites, password or state (admin)", auth: authUser, in: userChangeRequest{}, out: userT{}, h: a.updateUser},
 
 		{method: "GET", path: "/api/v1/audit", summary: "The audit trail, newest first", auth: authUser, out: auditList{}, query: []string{"before", "limit"}, h: a.listAudit},
+
+		{method: "GET", path: "/api/v1/findings", summary: "Open findings across the fleet, filtered and paginated", auth: authUser, out: findingList{}, query: []string{"host", "site", "tier", "severity", "kev", "cve", "advisory", "package", "has_fix", "state", "after", "limit"}, h: a.listFindings},
+		{method: "GET", path: "/api/v1/hosts/{host}/findings", summary: "A host's findings: missing patches and unfixed vulnerabilities", auth: authUser, out: findingList{}, query: []string{"severity", "kev", "has_fix", "state"}, h: a.hostFindings},
+		{method: "GET", path: "/api/v1/advisories/{id}", summary: "An advisory and the findings it causes", auth: authUser, out: advisoryPage{}, h: a.getAdvisory},
+		{method: "GET", path: "/api/v1/feeds", summary: "Advisory and enrichment feeds with the state of their last synchronisation", auth: authUser, out: feedList{}, h: a.listFeeds},
+		{method: "POST", path: "/api/v1/feeds", summary: "Create or change a feed (kind osv, kev, epss, msrc or eol; URL and interval for scheduled sync)", auth: authUser, in: feedRequest{}, out: feedT{}, h: a.putFeed},
+		{method: "DELETE", path: "/api/v1/feeds/{name}", summary: "Delete a feed (its records stay)", auth: authUser, status: http.StatusNoContent, h: a.deleteFeed},
+		{method: "POST", path: "/api/v1/feeds/{name}/sync", summary: "Fetch a feed's source now and import it when it changed", auth: authUser, out: feedT{}, h: a.syncFeed},
+		{method: "POST", path: "/api/v1/feeds/{name}/import", summary: "Import a feed file sent as the request body (air-gapped sites)", auth: authUser, in: uploadBody{}, out: feedT{}, query: []string{"kind"}, h: a.importFeed},
 
 		{method: "POST", path: "/api/v1/agent/enroll", summary: "An agent trades an enrollment token for its own credential", auth: authNone, in: enrollRequestT{}, out: enrollResponseT{}, h: a.enroll},
 		{method: "POST", path: "/api/v1/agent/checkin", summary: "An agent reports its state (hashes; facts and packages when they changed)", auth: authAgent, in: checkinRequestT{}, out: checkinResponseT{}, h: a.checkin},

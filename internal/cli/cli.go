@@ -65,9 +65,12 @@ func run(ctx context.Context, e env, args []string) int {
 		{"tokens", "create, list and revoke API tokens for scripts", nounRunner("tokens", tokenVerbs())},
 		{"users", "create, list and change users", nounRunner("users", userVerbs())},
 		{"audit", "show the audit log", runAudit},
+		{"feeds", "advisory feeds: status, add, sync, import", nounRunner("feeds", feedVerbs())},
+		{"findings", "missing patches and vulnerabilities across the fleet", nounRunner("findings", findingVerbs())},
 		{"server", "run the Patchwave server (API, web UI, schedulers)", runServer},
 		{"agent", "run the agent on a host: enroll, check in, run tasks", runAgent},
 		{"bench", "load-test a server with simulated agents", runBench},
+		{"assess", "match an inventory against advisories offline, without a server", runAssess},
 		{"version", "print the version of this program", runVersion},
 	}
 	// help is in the table too, and needs the table to describe it.
@@ -175,6 +178,13 @@ func (h *helpRequest) Error() string { return "help requested" }
 func exitCode(e env, err error) int {
 	if err == nil {
 		return exitOK
+	}
+	var exit *exitStatus
+	if errors.As(err, &exit) {
+		if exit.err != nil {
+			fmt.Fprintf(e.stderr, "patchwave: %s\n", errorMessage(exit.err))
+		}
+		return exit.code
 	}
 	var help *helpRequest
 	if errors.As(err, &help) {

@@ -66,6 +66,14 @@ var verbFlagsWanted = map[string][]string{
 	"users set":            {"--role", "--sites", "--disabled", "--password-stdin", "-o"},
 	"audit":                {"--limit", "--before", "-o"},
 	"version":              {"-o"},
+	"assess":               {"--root", "--inventory", "--advisories", "--os", "--pro", "--no-cache", "--cache-dir", "-o"},
+	"feeds status":         {"-o"},
+	"feeds add":            {"--kind", "--url", "--interval"},
+	"feeds sync":           {},
+	"feeds import":         {"--feed", "--kind"},
+	"feeds delete":         {},
+	"findings list":        {"--host", "--site", "--tier", "--severity", "--kev", "--cve", "--advisory", "--package", "--has-fix", "--state", "--limit", "--all", "-o"},
+	"findings advisory":    {"-o"},
 }
 
 func TestVerbHelp(t *testing.T) {
@@ -97,7 +105,7 @@ func TestVerbHelp(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	nouns := []string{"login", "logout", "hosts", "enroll-tokens", "tokens", "users", "audit", "server", "agent", "bench", "version", "help"}
+	nouns := []string{"login", "logout", "hosts", "enroll-tokens", "tokens", "users", "audit", "feeds", "findings", "assess", "server", "agent", "bench", "version", "help"}
 	tests := []struct {
 		args     []string
 		code     int

@@ -19,7 +19,7 @@ type verbFlags struct {
 	*flag.FlagSet
 	path    string // the command words, e.g. "hosts set"
 	args    string // the synopsis of the positional arguments, e.g. "HOST"
-	nargs   int    // how many positional arguments the verb takes
+	nargs   int    // how many positional arguments the verb takes; -1 for any number
 	summary string // what the verb does, in sentences
 	example string // one or more example command lines
 }
@@ -56,6 +56,7 @@ func (v *verbFlags) parse(args []string) ([]string, error) {
 		args = rest[1:]
 	}
 	switch {
+	case v.nargs < 0: // any number
 	case len(pos) < v.nargs:
 		return nil, v.usageErrorf("missing %s", strings.Join(strings.Fields(v.args)[len(pos):], " "))
 	case len(pos) > v.nargs:

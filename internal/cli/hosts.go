@@ -121,8 +121,9 @@ func hostState(h patchwave.Host) string {
 
 func runHostsShow(ctx context.Context, e env, args []string) error {
 	v := newVerb("hosts show", "HOST", 1,
-		"Show a host, named by its id or hostname: its facts, then its installed packages.\n"+
-			`With -o json the output is {"host": {...}, "packages": [...]}.`,
+		"Show a host, named by its id or hostname: its facts, its missing patches and\n"+
+			"unfixed vulnerabilities, then its installed packages.\n"+
+			`With -o json the output is {"host": {...}, "findings": [...], "packages": [...]}.`,
 		`patchwave hosts show web-01
 patchwave hosts show 42 -o json`)
 	out := v.outputFlag()
@@ -142,11 +143,16 @@ patchwave hosts show 42 -o json`)
 	if err != nil {
 		return fmt.Errorf("show host %s: packages: %w", pos[0], err)
 	}
+	findings, err := c.HostFindings(ctx, pos[0])
+	if err != nil {
+		return fmt.Errorf("show host %s: findings: %w", pos[0], err)
+	}
 	if *out == formatJSON {
 		return writeJSON(e.stdout, struct {
 			Host     patchwave.Host      `json:"host"`
+			Findings []patchwave.Finding `json:"findings"`
 			Packages []patchwave.Package `json:"packages"`
-		}{h, pkgs})
+		}{h, findings, pkgs})
 	}
 	now := time.Now()
 	k := newKV(e.stdout)
@@ -159,6 +165,13 @@ patchwave hosts show 42 -o json`)
 	k.line("Tags", strings.Join(h.Tags, ", "))
 	k.line("State", hostState(h))
 	k.line("OS", osName(h.OS))
+	if h.OSEOL != nil {
+		eol := "supported until " + h.OSEOL.Format("2006-01-02")
+		if h.PastEOL {
+			eol = "PAST END OF LIFE since " + h.OSEOL.Format("2006-01-02")
+		}
+		k.line("OS support", eol)
+	}
 	k.line("Kernel", h.Kernel)
 	k.line("Arch", h.Arch)
 	if h.Uptime > 0 {
@@ -176,8 +189,15 @@ patchwave hosts show 42 -o json`)
 	k.line("Created", when(h.CreatedAt))
 	k.line("Updated", when(h.UpdatedAt))
 	k.line("Packages", strconv.Itoa(len(pkgs)))
+	k.line("Findings", findingSummary(findings))
 	if err := k.flush(); err != nil {
 		return err
+	}
+	if len(findings) > 0 {
+		fmt.Fprintln(e.stdout)
+		if err := findingTable(e.stdout, findings, false); err != nil {
+			return err
+		}
 	}
 	if len(pkgs) == 0 {
 		return nil

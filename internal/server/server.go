@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -41,6 +43,9 @@ type Config struct {
 	StaleAfter time.Duration
 	// FlushInterval is how often recorded check-ins are written.
 	FlushInterval time.Duration
+	// NoFeedSync turns off scheduled feed synchronisation (imports and
+	// explicit syncs still work).
+	NoFeedSync bool
 }
 
 // Defaults fills the zero fields of c.
@@ -89,6 +94,9 @@ type Server struct {
 	metrics *api.Metrics
 	handler http.Handler
 
+	assessor   *assessor
+	httpClient *http.Client
+
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
@@ -123,12 +131,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, store: st, seen: api.NewSeen(), metrics: api.NewMetrics()}
-	s.api = api.New(api.Config{Store: st, Logger: log, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics})
+	s := &Server{cfg: cfg, log: log, store: st, seen: api.NewSeen(), metrics: api.NewMetrics(),
+		httpClient: &http.Client{Timeout: 30 * time.Minute}}
+	s.assessor = newAssessor(s)
+	s.api = api.New(api.Config{Store: st, Logger: log, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics,
+		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged})
 	s.handler = s.routes()
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	s.wg.Go(func() { s.flushLoop(loopCtx) })
+	s.wg.Go(func() { s.assessor.run(loopCtx) })
+	if !cfg.NoFeedSync {
+		s.wg.Go(func() { s.feedLoop(loopCtx) })
+	}
 	return s, nil
 }
 
@@ -360,4 +375,56 @@ func (b backend) HostPackages(ctx context.Context, id int64) ([]patchwave.Packag
 
 func (b backend) Facets(ctx context.Context) ([]string, []string, error) {
 	return b.s.store.Facets(ctx)
+}
+
+// WaitAssessed returns once every requested assessment has been stored.
+func (s *Server) WaitAssessed(ctx context.Context) error { return s.assessor.wait(ctx) }
+
+func (b backend) Findings(ctx context.Context, f patchwave.FindingFilter) ([]patchwave.Finding, int64, error) {
+	fs, next, err := b.s.store.ListFindings(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	return b.withKEV(ctx, fs), next, nil
+}
+
+func (b backend) HostFindings(ctx context.Context, hostID int64) ([]patchwave.Finding, error) {
+	f := patchwave.FindingFilter{Host: strconv.FormatInt(hostID, 10), Limit: 1000}
+	var all []patchwave.Finding
+	for {
+		fs, next, err := b.s.store.ListFindings(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, fs...)
+		if next == 0 {
+			return b.withKEV(ctx, all), nil
+		}
+		f.After = next
+	}
+}
+
+func (b backend) Advisory(ctx context.Context, id string) (patchwave.Advisory, []patchwave.Finding, error) {
+	var adv patchwave.Advisory
+	bodies, err := b.s.store.AdvisoriesByID(ctx, []string{id})
+	if err != nil {
+		return adv, nil, err
+	}
+	body, ok := bodies[id]
+	if !ok {
+		return adv, nil, patchwave.Errorf(patchwave.ENotFound, "advisory %q not found", id)
+	}
+	if err := json.Unmarshal(body, &adv); err != nil {
+		return adv, nil, fmt.Errorf("advisory %s: %w", id, err)
+	}
+	fs, _, err := b.s.store.ListFindings(ctx, patchwave.FindingFilter{Advisory: id, Limit: 1000})
+	return adv, b.withKEV(ctx, fs), err
+}
+
+func (b backend) Feeds(ctx context.Context) ([]patchwave.Feed, error) { return b.s.store.Feeds(ctx) }
+
+// withKEV fills in the catalogue entries of known exploited findings.
+func (b backend) withKEV(ctx context.Context, fs []patchwave.Finding) []patchwave.Finding {
+	_ = b.s.store.FillKEV(ctx, fs)
+	return fs
 }

@@ -379,6 +379,9 @@ func (tx *Tx) ApplyFindings(hostID int64, current []patchwave.Finding) (opened, 
 	seen := map[key]bool{}
 	for _, f := range current {
 		k := key{f.Package, f.Arch}
+		if seen[k] {
+			continue // one finding per binary package and architecture
+		}
 		seen[k] = true
 		advs, _ := json.Marshal(nonNil(f.Advisories))
 		cves, _ := json.Marshal(nonNil(f.CVEs))
@@ -424,8 +427,8 @@ func (tx *Tx) queryRows(q string, args ...any) (*sql.Rows, error) {
 	return tx.tx.QueryContext(tx.ctx, rebind(tx.dialect, q), args...)
 }
 
-// ListFindings returns a page of findings matching f, most severe first
-// within id order pages, and the cursor of the next page (0 when last).
+// ListFindings returns a page of findings matching f in id order, and the
+// cursor of the next page (0 when this is the last).
 func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]patchwave.Finding, int64, error) {
 	var conds []string
 	var args []any
@@ -532,4 +535,31 @@ func parseID(s string) (int64, error) {
 		return 0, fmt.Errorf("not an id")
 	}
 	return id, nil
+}
+
+// FillKEV replaces the KEV markers of listed findings with their catalogue
+// entries (the earliest due date among the finding's CVEs).
+func (s *Store) FillKEV(ctx context.Context, fs []patchwave.Finding) error {
+	need := false
+	for _, f := range fs {
+		need = need || f.KEV != nil
+	}
+	if !need {
+		return nil
+	}
+	kev, err := s.KEVs(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range fs {
+		if fs[i].KEV == nil {
+			continue
+		}
+		for _, c := range fs[i].CVEs {
+			if k, ok := kev[c]; ok && (fs[i].KEV.CVE == "" || k.DueDate.Before(fs[i].KEV.DueDate)) {
+				fs[i].KEV = &k
+			}
+		}
+	}
+	return nil
 }

@@ -18,7 +18,7 @@ func (s *Store) SetStaleAfter(d time.Duration) { s.staleAfter = d }
 
 const hostCols = `h.id, h.hostname, h.fqdn, h.site, h.tier, h.owner, h.tags, h.os_family, h.os_id, h.os_name,
 	h.os_version, h.os_codename, h.kernel, h.arch, h.uptime, h.services, h.facts_hash, h.managed, h.agent_version,
-	h.enrolled_at, h.last_seen_at, h.revoked_at, h.created_at, h.updated_at, COALESCE(p.count, 0), COALESCE(p.hash, '')`
+	h.enrolled_at, h.last_seen_at, h.revoked_at, h.created_at, h.updated_at, COALESCE(p.count, 0), COALESCE(p.hash, ''), h.os_eol`
 
 const hostFrom = ` FROM hosts h LEFT JOIN package_sets p ON p.id = h.package_set_id`
 
@@ -26,11 +26,11 @@ func (s *Store) scanHost(sc interface{ Scan(...any) error }) (patchwave.Host, er
 	var h patchwave.Host
 	var tags, services string
 	var managed int
-	var enrolled, seen, revoked sql.NullInt64
+	var enrolled, seen, revoked, eol sql.NullInt64
 	var created, updated int64
 	err := sc.Scan(&h.ID, &h.Hostname, &h.FQDN, &h.Site, &h.Tier, &h.Owner, &tags, &h.OS.Family, &h.OS.ID, &h.OS.Name,
 		&h.OS.Version, &h.OS.Codename, &h.Kernel, &h.Arch, &h.Uptime, &services, &h.FactsHash, &managed, &h.AgentVersion,
-		&enrolled, &seen, &revoked, &created, &updated, &h.PackageCount, &h.PackagesHash)
+		&enrolled, &seen, &revoked, &created, &updated, &h.PackageCount, &h.PackagesHash, &eol)
 	if err != nil {
 		return h, err
 	}
@@ -42,6 +42,8 @@ func (s *Store) scanHost(sc interface{ Scan(...any) error }) (patchwave.Host, er
 	h.EnrolledAt, h.LastSeenAt = fromNullMS(enrolled), fromNullMS(seen)
 	h.CreatedAt, h.UpdatedAt = fromMS(created), fromMS(updated)
 	h.Stale = h.Managed && patchwave.Stale(h.LastSeenAt, s.now(), s.staleAfter)
+	h.OSEOL = fromNullMS(eol)
+	h.PastEOL = h.OSEOL != nil && !s.now().Before(*h.OSEOL)
 	return h, nil
 }
 
@@ -73,6 +75,13 @@ func (s *Store) hostWhere(f patchwave.HostFilter) (string, []any) {
 			conds, args = append(conds, "(h.managed = 1 AND h.last_seen_at < ?)"), append(args, cutoff)
 		} else {
 			conds, args = append(conds, "NOT (h.managed = 1 AND h.last_seen_at < ?)"), append(args, cutoff)
+		}
+	}
+	if f.EOL != nil {
+		if *f.EOL {
+			conds, args = append(conds, "h.os_eol <= ?"), append(args, ms_(s.now()))
+		} else {
+			conds, args = append(conds, "(h.os_eol IS NULL OR h.os_eol > ?)"), append(args, ms_(s.now()))
 		}
 	}
 	if f.Query != "" {
@@ -605,4 +614,14 @@ func (s *Store) PrunePackageSets(ctx context.Context, before time.Time) (int64, 
 		return nil
 	})
 	return n, err
+}
+
+// SetOSEOL records when each host's OS release leaves support (nil: unknown).
+func (tx *Tx) SetOSEOL(eol map[int64]*time.Time) error {
+	for id, t := range eol {
+		if _, err := tx.exec(`UPDATE hosts SET os_eol = ? WHERE id = ?`, nullMS(t), id); err != nil {
+			return fmt.Errorf("host %d end of life: %w", id, err)
+		}
+	}
+	return nil
 }

@@ -44,18 +44,7 @@ func TestBrowser(t *testing.T) {
 		t.Skip("skipping the browser test in short mode")
 	}
 	shots := artifactsDir(t)
-
-	// A real server over embedded SQLite.
-	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(t.Context(), server.Config{DataDir: t.TempDir(), AdminPassword: adminPassword,
-		Listen: "127.0.0.1:0"}, logger)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	defer srv.Close()
-	ts := httptest.NewServer(srv.Handler())
-	defer ts.Close()
-
+	_, ts := startServer(t)
 	seedHosts(t, ts.URL)
 
 	ctx := newBrowser(t)
@@ -206,6 +195,24 @@ func TestBrowser(t *testing.T) {
 	for _, p := range problems() {
 		t.Errorf("browser console: %s", p)
 	}
+}
+
+// startServer starts a real server over embedded SQLite, serving on a
+// local test listener; both stop when the test ends.
+func startServer(t *testing.T) (*server.Server, *httptest.Server) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := server.New(t.Context(), server.Config{DataDir: t.TempDir(), AdminPassword: adminPassword,
+		Listen: "127.0.0.1:0"}, logger)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+	})
+	return srv, ts
 }
 
 // artifactsDir is where screenshots go: $PATCHWAVE_ARTIFACTS/web-browser when
@@ -378,9 +385,8 @@ func (b *browser) shot(name string) {
 	}
 }
 
-// seedHosts creates hosts through the real API: three imported from a CSV,
-// and one enrolled agent that reports its facts and packages.
-func seedHosts(t *testing.T, base string) {
+// apiLogin signs the administrator in to the API and returns the token.
+func apiLogin(t *testing.T, base string) string {
 	t.Helper()
 	var login struct {
 		Token string `json:"token"`
@@ -390,6 +396,15 @@ func seedHosts(t *testing.T, base string) {
 	if login.Token == "" {
 		t.Fatal("API login returned no token")
 	}
+	return login.Token
+}
+
+// seedHosts creates hosts through the real API: three imported from a CSV,
+// and one enrolled agent that reports its facts and packages.
+func seedHosts(t *testing.T, base string) {
+	t.Helper()
+	var login struct{ Token string }
+	login.Token = apiLogin(t, base)
 
 	csv := "hostname,ip,os,site,tier,owner,tags,fqdn,mac\n" +
 		"paris-db01,10.10.0.31,Debian GNU/Linux 12 (bookworm),paris,mission-critical,team-db,\"db,prod\",paris-db01.example.net,52:54:00:0a:00:31\n" +

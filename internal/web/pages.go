@@ -90,15 +90,15 @@ func (h *Handler) postLogout(w http.ResponseWriter, r *http.Request) error {
 
 // hostFilterForm is the host list's filter form, as the query string has it.
 type hostFilterForm struct {
-	Site, Tier, Tag, OS, Stale, Q string
-	Limit                         int
+	Site, Tier, Tag, OS, Stale, EOL, Q string
+	Limit                              int
 }
 
 // values encodes the form as a query, leaving out empty fields.
 func (f hostFilterForm) values() url.Values {
 	v := url.Values{}
 	for _, kv := range [][2]string{{"site", f.Site}, {"tier", f.Tier}, {"tag", f.Tag}, {"os", f.OS},
-		{"stale", f.Stale}, {"q", f.Q}} {
+		{"stale", f.Stale}, {"eol", f.EOL}, {"q", f.Q}} {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
 		}
@@ -111,7 +111,7 @@ func (f hostFilterForm) values() url.Values {
 
 // Active reports whether any filter is set.
 func (f hostFilterForm) Active() bool {
-	return f.Site != "" || f.Tier != "" || f.Tag != "" || f.OS != "" || f.Stale != "" || f.Q != ""
+	return f.Site != "" || f.Tier != "" || f.Tag != "" || f.OS != "" || f.Stale != "" || f.EOL != "" || f.Q != ""
 }
 
 // CustomLimit is the page size when the request chose one, and 0 otherwise.
@@ -135,6 +135,7 @@ type hostsPage struct {
 	ClearURL   string
 	Paged      bool // not the first page
 	StaleCount int
+	EOLCount   int // hosts past the end of life of their OS
 }
 
 // parseHostFilter reads the host list's query into a store filter and the
@@ -143,7 +144,8 @@ func parseHostFilter(q url.Values) (patchwave.HostFilter, hostFilterForm, error)
 	form := hostFilterForm{
 		Site: strings.TrimSpace(q.Get("site")), Tier: strings.TrimSpace(q.Get("tier")),
 		Tag: strings.TrimSpace(q.Get("tag")), OS: strings.TrimSpace(q.Get("os")),
-		Stale: strings.TrimSpace(q.Get("stale")), Q: strings.TrimSpace(q.Get("q")), Limit: PageSize,
+		Stale: strings.TrimSpace(q.Get("stale")), EOL: strings.TrimSpace(q.Get("eol")),
+		Q: strings.TrimSpace(q.Get("q")), Limit: PageSize,
 	}
 	f := patchwave.HostFilter{Site: form.Site, Tag: form.Tag, OS: form.OS, Query: form.Q}
 	for _, v := range []struct{ name, s string }{{"site", form.Site}, {"tag", form.Tag}, {"os", form.OS},
@@ -166,6 +168,14 @@ func parseHostFilter(q url.Values) (patchwave.HostFilter, hostFilterForm, error)
 		f.Stale = &b
 	default:
 		return f, form, patchwave.Errorf(patchwave.EInvalid, "stale must be true or false, not %q", form.Stale)
+	}
+	if form.EOL != "" {
+		b, err := parseYesNo("eol", form.EOL)
+		if err != nil {
+			return f, form, err
+		}
+		f.EOL = &b
+		form.EOL = strconv.FormatBool(b) // the form's own spelling
 	}
 	if s := q.Get("after"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
@@ -225,15 +235,20 @@ func (h *Handler) getHosts(w http.ResponseWriter, r *http.Request) error {
 		if h.Stale {
 			p.StaleCount++
 		}
+		if h.PastEOL {
+			p.EOLCount++
+		}
 	}
 	h.render(w, r, http.StatusOK, "hosts", p)
 	return nil
 }
 
-// hostPage is one host's facts and packages.
+// hostPage is one host's facts, missing patches and packages.
 type hostPage struct {
 	layout
 	Host     patchwave.Host
+	Findings findingsTable // the open findings, most severe first
+	Summary  findingSummary
 	Packages []packageRow // every package; those not matching PkgQuery are hidden
 	Shown    int          // how many match PkgQuery
 	PkgQuery string
@@ -258,9 +273,17 @@ func (h *Handler) getHost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	findings, err := h.b.HostFindings(r.Context(), host.ID)
+	if err != nil {
+		return err
+	}
+	sortFindings(findings)
 	p := &hostPage{
-		layout: layout{Title: host.Hostname, User: currentUser(r), Nav: "hosts"},
-		Host:   host, PkgQuery: strings.TrimSpace(r.URL.Query().Get("pkg")),
+		layout:   layout{Title: host.Hostname, User: currentUser(r), Nav: "hosts"},
+		Host:     host,
+		Findings: findingsTable{ID: "missing", Label: "Missing patches of " + host.Hostname, Rows: findings},
+		Summary:  summarize(findings),
+		PkgQuery: strings.TrimSpace(r.URL.Query().Get("pkg")),
 	}
 	// Every package is in the page, and those that do not match the filter
 	// are hidden, so that the page's script can show them again as the

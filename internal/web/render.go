@@ -57,8 +57,34 @@ func parsePages(st *staticFiles) *pages {
 		"lower":     strings.ToLower,
 		"plural":    plural,
 		"initial":   initial,
+
+		"findingHostURL": func(f patchwave.Finding) string {
+			return hostURL(patchwave.Host{ID: f.HostID, Hostname: f.Host})
+		},
+		"advisoryURL": advisoryURL,
+		"findingsURL": findingsURL,
+		"sevClass":    func(s patchwave.Severity) string { return "sev sev-" + severityKey(s) },
+		"sevLabel":    severityLabel,
+		"cvss":        cvss,
+		"epss":        epss,
+		"date":        func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+		"number":      number,
+		"interval":    interval,
+		"firstN":      firstN,
+		"afterN":      afterN,
+		"cond": func(c bool, yes, no string) string {
+			if c {
+				return yes
+			}
+			return no
+		},
+		"redactURL": redactURL,
+		"isCVE":     func(s string) bool { return strings.HasPrefix(s, "CVE-") },
+		"pastDue":   func(t time.Time) bool { return !t.IsZero() && t.Before(now()) },
 	}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	// The layout and the partials (files named _*.html), which pages share.
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
+		"templates/layout.html", "templates/_*.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -66,7 +92,7 @@ func parsePages(st *staticFiles) *pages {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, n := range names {
 		name := strings.TrimSuffix(path.Base(n), ".html")
-		if name == "layout" {
+		if name == "layout" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t := template.Must(base.Clone())
@@ -319,4 +345,92 @@ func initial(s string) string {
 		return strings.ToUpper(string(r))
 	}
 	return "?"
+}
+
+// advisoryURL is the path of an advisory's page. Advisory ids may hold
+// colons (ALSA-2026:7343), which paths allow, and, from a hostile feed,
+// slashes or question marks, which are escaped.
+func advisoryURL(id string) string { return "/advisories/" + url.PathEscape(id) }
+
+// findingsURL is the findings list filtered by one field: findingsURL "cve" id.
+func findingsURL(key, value string) string {
+	return "/findings?" + url.Values{key: {value}}.Encode()
+}
+
+// severityKey is the CSS name of a severity; anything unknown is "unknown".
+func severityKey(s patchwave.Severity) string {
+	switch s {
+	case patchwave.SeverityCritical, patchwave.SeverityHigh, patchwave.SeverityMedium, patchwave.SeverityLow,
+		patchwave.SeverityNone:
+		return string(s)
+	}
+	return "unknown"
+}
+
+// severityLabel is a severity as people write it: "Critical".
+func severityLabel(s patchwave.Severity) string {
+	k := severityKey(s)
+	return strings.ToUpper(k[:1]) + k[1:]
+}
+
+// cvss formats a CVSS base score, or "" when there is none.
+func cvss(score float64) string {
+	if score <= 0 {
+		return ""
+	}
+	return strconv.FormatFloat(score, 'f', 1, 64)
+}
+
+// epss formats an exploit probability (0 to 1) as a percentage with about
+// two significant digits, or "" when there is none.
+func epss(p float64) string {
+	pc := p * 100
+	switch {
+	case p <= 0:
+		return ""
+	case pc < 0.01:
+		return "<0.01%"
+	case pc < 1:
+		return strconv.FormatFloat(pc, 'f', 2, 64) + "%"
+	case pc < 10:
+		return strconv.FormatFloat(pc, 'f', 1, 64) + "%"
+	}
+	return strconv.FormatFloat(pc, 'f', 0, 64) + "%"
+}
+
+// number writes n with thousands separators: 12,345.
+func number(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// firstN returns at most the first n items of list.
+func firstN(n int, list []string) []string { return list[:min(n, len(list))] }
+
+// afterN returns the items of list after the first n.
+func afterN(n int, list []string) []string { return list[min(n, len(list)):] }
+
+// redactURL hides the password of a URL that carries one, so that a feed's
+// credentials do not show on the page.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); !ok {
+		u.User = url.User("xxxxx")
+	}
+	return u.Redacted()
 }

@@ -1,5 +1,6 @@
 // Package web is Patchwave's server-rendered user interface: sign-in, the
-// host list and the host page, rendered with html/template from embedded
+// host list and the host page with its missing patches, the fleet's
+// findings, advisories and the state of the advisory feeds, rendered with html/template from embedded
 // templates and static files. It stores nothing itself; everything it shows
 // comes through the small Backend interface that the server implements over
 // the store and the authentication service.
@@ -51,16 +52,24 @@ type Backend interface {
 	HostPackages(ctx context.Context, hostID int64) ([]patchwave.Package, error)
 	// Facets returns the known sites and tags, for the filter drop-downs.
 	Facets(ctx context.Context) (sites, tags []string, err error)
+	// Findings returns one page of findings matching f and the cursor of the next page (0 when last).
+	Findings(ctx context.Context, f patchwave.FindingFilter) ([]patchwave.Finding, int64, error)
+	// HostFindings returns every open finding (missing patch or no fix yet) of a host.
+	HostFindings(ctx context.Context, hostID int64) ([]patchwave.Finding, error)
+	// Advisory returns an advisory and the findings it causes (patchwave.ENotFound when unknown).
+	Advisory(ctx context.Context, id string) (patchwave.Advisory, []patchwave.Finding, error)
+	// Feeds returns the advisory feeds and the state of their last synchronisation.
+	Feeds(ctx context.Context) ([]patchwave.Feed, error)
 }
 
 // CookieName is the name of the session cookie.
 const CookieName = "patchwave_session"
 
-// PageSize is how many hosts the host list shows per page unless the
+// PageSize is how many hosts (or findings) a list shows per page unless the
 // request asks for another number (the limit parameter, at most MaxPageSize).
 const PageSize = 50
 
-// MaxPageSize is the largest page of hosts a request may ask for.
+// MaxPageSize is the largest page of hosts or findings a request may ask for.
 const MaxPageSize = 500
 
 // contentSecurityPolicy allows only this origin's own scripts, styles and
@@ -112,6 +121,9 @@ func (h *Handler) routes() {
 	m.Handle("POST /logout", h.handle(h.postLogout))
 	m.Handle("GET /hosts", h.handle(h.auth(h.getHosts)))
 	m.Handle("GET /hosts/{host}", h.handle(h.auth(h.getHost)))
+	m.Handle("GET /findings", h.handle(h.auth(h.getFindings)))
+	m.Handle("GET /advisories/{id}", h.handle(h.auth(h.getAdvisory)))
+	m.Handle("GET /feeds", h.handle(h.auth(h.getFeeds)))
 	m.Handle("GET /static/{file}", h.handle(h.getStatic))
 	m.Handle("GET /favicon.ico", h.handle(h.getFavicon))
 }

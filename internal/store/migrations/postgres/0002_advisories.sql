@@ -80,3 +80,5 @@ CREATE TABLE findings (
     UNIQUE (host_id, package, arch)
 );
 CREATE INDEX findings_state ON findings(state, severity);
+
+ALTER TABLE hosts ADD COLUMN os_eol BIGINT;
