@@ -163,13 +163,16 @@ func TestParseOSVSharedRecords(t *testing.T) {
 func TestReadOSVUbuntuZip(t *testing.T) {
 	path := sharedData(t, "ubuntu-cve-tracker-osv/all.zip")
 	var names []string
-	var affected, fixed int
+	var affected, fixed, want int // want: records naming Ubuntu:18.04, for the prefilter below
 	ecos := map[string]int{}
 	st, err := ReadOSV(context.Background(), path, func(name string, a patchwave.Advisory) error {
 		if name != a.ID+".json" {
 			return fmt.Errorf("entry %s holds %s", name, a.ID)
 		}
 		names = append(names, name)
+		if slices.ContainsFunc(a.Affected, func(af patchwave.Affected) bool { return af.Package.Ecosystem == "Ubuntu:18.04:LTS" }) {
+			want++
+		}
 		for _, af := range a.Affected {
 			affected++
 			ecos[af.Package.Ecosystem]++
@@ -199,21 +202,11 @@ func TestReadOSVUbuntuZip(t *testing.T) {
 	t.Logf("ecosystems: %v", ecos)
 
 	// The prefilter keeps exactly the records naming the ecosystem.
-	want, got := 0, 0
+	got := 0
 	st2, err := Options{Ecosystems: []string{"Ubuntu:18.04"}}.ReadOSV(context.Background(), path, func(name string, a patchwave.Advisory) error {
 		got++
 		if !slices.ContainsFunc(a.Affected, func(af patchwave.Affected) bool { return af.Package.Ecosystem == "Ubuntu:18.04:LTS" }) {
 			return fmt.Errorf("%s passed the prefilter without Ubuntu:18.04", a.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Count the same by decoding everything.
-	_, err = ReadOSV(context.Background(), path, func(name string, a patchwave.Advisory) error {
-		if slices.ContainsFunc(a.Affected, func(af patchwave.Affected) bool { return af.Package.Ecosystem == "Ubuntu:18.04:LTS" }) {
-			want++
 		}
 		return nil
 	})
@@ -450,7 +443,8 @@ func BenchmarkReadOSVUbuntuZip(b *testing.B) {
 	}{
 		{"all", Options{}},
 		{"workers=1", Options{Workers: 1}},
-		{"prefilter=Ubuntu:18.04", Options{Ecosystems: []string{"Ubuntu:18.04"}}},
+		{"prefilter=Ubuntu:18.04", Options{Ecosystems: []string{"Ubuntu:18.04"}}}, // keeps 5,213
+		{"prefilter=nomatch", Options{Ecosystems: []string{"Ubuntu:22.04"}}},      // keeps none: the cost of decompressing alone
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			var n int

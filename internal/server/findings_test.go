@@ -231,3 +231,30 @@ func TestFeedImportBadInput(t *testing.T) {
 		t.Errorf("viewer import: %v", err)
 	}
 }
+
+func TestAssessmentAfterHostDeleted(t *testing.T) {
+	ts := newServer(t, "")
+	ctx := context.Background()
+	pkgs := []patchwave.Package{{Name: "libssl3", Version: "3.0.11-1~deb12u2", Arch: "amd64", Source: "openssl"}}
+	agentHost(t, ts, "gone-01", pkgs)
+	agentHost(t, ts, "kept-01", pkgs)
+	waitAssessed(t, ts)
+	if err := ts.Admin.DeleteHost(ctx, "gone-01"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Admin.ImportFeed(ctx, "debian", "osv", strings.NewReader(osvRecord("DSA-1", "2024-01-02T00:00:00Z", "openssl", "3.0.15-1~deb12u1"))); err != nil {
+		t.Fatal(err)
+	}
+	waitAssessed(t, ts)
+	if _, err := ts.Admin.ImportFeed(ctx, "kev", "kev", strings.NewReader(kevJSON)); err != nil {
+		t.Fatal(err)
+	}
+	waitAssessed(t, ts)
+	fs, _, err := ts.Admin.Findings(ctx, patchwave.FindingFilter{})
+	if err != nil || len(fs) != 1 || fs[0].Host != "kept-01" {
+		t.Fatalf("findings %+v %v", fs, err)
+	}
+	if strings.Contains(ts.logs(), "assessment failed") {
+		t.Errorf("assessment failed:\n%s", ts.logs())
+	}
+}

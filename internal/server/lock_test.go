@@ -15,3 +15,10 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 	defer logMu.Unlock()
 	return w.b.Write(p)
 }
+
+// logs returns what the server logged so far.
+func (ts *testServer) logs() string {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return ts.Log.String()
+}
