@@ -120,6 +120,8 @@ type Facts struct {
 	Interfaces    []Interface `json:"interfaces,omitempty"`
 	Services      []string    `json:"services,omitempty"` // running services, sorted
 	AgentVersion  string      `json:"agent_version,omitempty"`
+	// Pro says the host receives extended vendor fixes (Ubuntu Pro/ESM).
+	Pro bool `json:"pro,omitempty"`
 }
 
 // Hash is a stable digest of f, used by agents to say "nothing changed".
@@ -127,8 +129,8 @@ type Facts struct {
 func (f Facts) Hash() string {
 	g := f // UptimeSeconds is left out
 	h := sha256.New()
-	fmt.Fprintf(h, "%q|%q|%q|%q|%q|%q|%q|%q|%q|%q|", g.Hostname, g.FQDN, g.OS.Family, g.OS.ID,
-		g.OS.Name, g.OS.Version, g.OS.Codename, g.Kernel, g.Arch, g.AgentVersion)
+	fmt.Fprintf(h, "%q|%q|%q|%q|%q|%q|%q|%q|%q|%q|%t|", g.Hostname, g.FQDN, g.OS.Family, g.OS.ID,
+		g.OS.Name, g.OS.Version, g.OS.Codename, g.Kernel, g.Arch, g.AgentVersion, g.Pro)
 	for _, i := range g.Interfaces {
 		fmt.Fprintf(h, "i%q|%q|%q|", i.Name, i.MAC, i.IPs)
 	}
@@ -289,6 +291,7 @@ type Host struct {
 	Uptime     int64       `json:"uptime_seconds,omitempty"`
 	Interfaces []Interface `json:"interfaces"`
 	Services   []string    `json:"services"`
+	Pro        bool        `json:"pro,omitempty"` // receives extended vendor fixes (Ubuntu Pro/ESM)
 
 	// Managed is true for hosts with an agent, false for imported assets.
 	Managed      bool       `json:"managed"`

@@ -297,23 +297,8 @@ func readRoot(ctx context.Context, dir string) (assessHost, error) {
 		return assessHost{}, fmt.Errorf("assess: root %s has no dpkg, rpm or apk package database", dir)
 	}
 	h.pkgs = pkgs
-	h.pro = ubuntuPro(dir)
+	h.pro = osinfo.Pro(dir)
 	return h, nil
-}
-
-// ubuntuPro reports whether the system under root is attached to Ubuntu
-// Pro: the Pro client's status says attached, or an ESM apt source exists.
-func ubuntuPro(root string) bool {
-	if b, err := os.ReadFile(filepath.Join(root, "var/lib/ubuntu-advantage/status.json")); err == nil {
-		var st struct {
-			Attached bool `json:"attached"`
-		}
-		if json.Unmarshal(b, &st) == nil && st.Attached {
-			return true
-		}
-	}
-	m, _ := filepath.Glob(filepath.Join(root, "etc/apt/sources.list.d/ubuntu-esm-*"))
-	return len(m) > 0
 }
 
 // maxInventoryBytes bounds an inventory file.

@@ -77,6 +77,7 @@ func (e env) collect(ctx context.Context) (patchwave.Facts, error) {
 	if f.OS, err = ParseOSRelease(osr); err != nil {
 		return patchwave.Facts{}, fmt.Errorf("collect facts: %w", err)
 	}
+	f.Pro = Pro(e.root)
 
 	if e.live {
 		if f.Hostname, err = e.hostname(); err != nil {

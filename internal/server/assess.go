@@ -77,7 +77,7 @@ func (a *assessor) addHost(ctx context.Context, h store.HostInventory) error {
 		a.fleet.RemoveHost(h.ID)
 		return nil
 	}
-	if err := a.fleet.AddHostSet(h.ID, h.Hostname, h.OS, false, h.PackagesHash); err == nil {
+	if err := a.fleet.AddHostSet(h.ID, h.Hostname, h.OS, h.Pro, h.PackagesHash); err == nil {
 		return nil
 	}
 	pkgs, err := a.s.store.PackageSet(ctx, h.PackagesHash)
@@ -85,7 +85,7 @@ func (a *assessor) addHost(ctx context.Context, h store.HostInventory) error {
 		return err
 	}
 	a.fleet.AddSet(h.PackagesHash, pkgs)
-	return a.fleet.AddHostSet(h.ID, h.Hostname, h.OS, false, h.PackagesHash)
+	return a.fleet.AddHostSet(h.ID, h.Hostname, h.OS, h.Pro, h.PackagesHash)
 }
 
 // advisoriesChanged updates the index with stored records and queues the
@@ -346,7 +346,7 @@ func (a *assessor) assessSome(ctx context.Context, advs map[string]bool, hosts m
 			if err != nil {
 				return err
 			}
-			fs = a.idx.Match(assess.Ecosystems(h.OS, false), pkgs)
+			fs = a.idx.Match(assess.Ecosystems(h.OS, h.Pro), pkgs)
 			for i := range fs {
 				fs[i].HostID, fs[i].Host = h.ID, h.Hostname
 			}

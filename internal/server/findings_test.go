@@ -258,3 +258,30 @@ func TestAssessmentAfterHostDeleted(t *testing.T) {
 		t.Errorf("assessment failed:\n%s", ts.logs())
 	}
 }
+
+func TestUbuntuProHostsGetProFixes(t *testing.T) {
+	ts := newServer(t, "")
+	ctx := context.Background()
+	rec := `{"id":"UBUNTU-CVE-2024-0100","modified":"2024-03-01T00:00:00Z","affected":[{"package":{"ecosystem":"Ubuntu:Pro:18.04:LTS","name":"jq"},
+		"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"1.5+dfsg-2ubuntu0.1~esm1"}]}]}]}`
+	if _, err := ts.Admin.ImportFeed(ctx, "ubuntu", "osv", strings.NewReader(rec)); err != nil {
+		t.Fatal(err)
+	}
+	for _, pro := range []bool{false, true} {
+		name := fmt.Sprintf("bionic-pro-%t", pro)
+		tok := enrollToken(t, ts.Admin, map[string]any{})
+		e := enroll(t, ts.URL, tok.Token, name)
+		facts := patchwave.Facts{Hostname: name, Pro: pro, OS: patchwave.OS{ID: "ubuntu", Family: "debian", Version: "18.04", Name: "Ubuntu 18.04.6 LTS"}}
+		pkgs := []patchwave.Package{{Name: "jq", Version: "1.5+dfsg-2", Arch: "amd64"}}
+		if _, err := client.New(ts.URL, e.Credential).Checkin(ctx, patchwave.CheckinRequest{FactsHash: facts.Hash(), PackagesHash: patchwave.HashPackages(pkgs), Facts: &facts, Packages: &pkgs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitAssessed(t, ts)
+	for host, want := range map[string]int{"bionic-pro-false": 0, "bionic-pro-true": 1} {
+		fs, err := ts.Admin.HostFindings(ctx, host)
+		if err != nil || len(fs) != want {
+			t.Errorf("%s: %d findings, want %d: %+v %v", host, len(fs), want, fs, err)
+		}
+	}
+}

@@ -329,12 +329,13 @@ type HostInventory struct {
 	ID           int64
 	Hostname     string
 	OS           patchwave.OS
+	Pro          bool   // receives extended vendor fixes
 	PackagesHash string // "" when the host has reported no packages
 }
 
 // Inventories lists every host with its OS and package set hash.
 func (s *Store) Inventories(ctx context.Context) ([]HostInventory, error) {
-	rows, err := s.query(ctx, `SELECT h.id, h.hostname, h.os_family, h.os_id, h.os_name, h.os_version, h.os_codename, COALESCE(p.hash, '')`+hostFrom+` ORDER BY h.id`)
+	rows, err := s.query(ctx, `SELECT h.id, h.hostname, h.os_family, h.os_id, h.os_name, h.os_version, h.os_codename, h.pro, COALESCE(p.hash, '')`+hostFrom+` ORDER BY h.id`)
 	if err != nil {
 		return nil, fmt.Errorf("inventories: %w", err)
 	}
@@ -342,9 +343,11 @@ func (s *Store) Inventories(ctx context.Context) ([]HostInventory, error) {
 	var out []HostInventory
 	for rows.Next() {
 		var h HostInventory
-		if err := rows.Scan(&h.ID, &h.Hostname, &h.OS.Family, &h.OS.ID, &h.OS.Name, &h.OS.Version, &h.OS.Codename, &h.PackagesHash); err != nil {
+		var pro int
+		if err := rows.Scan(&h.ID, &h.Hostname, &h.OS.Family, &h.OS.ID, &h.OS.Name, &h.OS.Version, &h.OS.Codename, &pro, &h.PackagesHash); err != nil {
 			return nil, fmt.Errorf("inventories: %w", err)
 		}
+		h.Pro = pro != 0
 		out = append(out, h)
 	}
 	return out, rows.Err()

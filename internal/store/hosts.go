@@ -18,19 +18,19 @@ func (s *Store) SetStaleAfter(d time.Duration) { s.staleAfter = d }
 
 const hostCols = `h.id, h.hostname, h.fqdn, h.site, h.tier, h.owner, h.tags, h.os_family, h.os_id, h.os_name,
 	h.os_version, h.os_codename, h.kernel, h.arch, h.uptime, h.services, h.facts_hash, h.managed, h.agent_version,
-	h.enrolled_at, h.last_seen_at, h.revoked_at, h.created_at, h.updated_at, COALESCE(p.count, 0), COALESCE(p.hash, ''), h.os_eol`
+	h.enrolled_at, h.last_seen_at, h.revoked_at, h.created_at, h.updated_at, COALESCE(p.count, 0), COALESCE(p.hash, ''), h.os_eol, h.pro`
 
 const hostFrom = ` FROM hosts h LEFT JOIN package_sets p ON p.id = h.package_set_id`
 
 func (s *Store) scanHost(sc interface{ Scan(...any) error }) (patchwave.Host, error) {
 	var h patchwave.Host
 	var tags, services string
-	var managed int
+	var managed, pro int
 	var enrolled, seen, revoked, eol sql.NullInt64
 	var created, updated int64
 	err := sc.Scan(&h.ID, &h.Hostname, &h.FQDN, &h.Site, &h.Tier, &h.Owner, &tags, &h.OS.Family, &h.OS.ID, &h.OS.Name,
 		&h.OS.Version, &h.OS.Codename, &h.Kernel, &h.Arch, &h.Uptime, &services, &h.FactsHash, &managed, &h.AgentVersion,
-		&enrolled, &seen, &revoked, &created, &updated, &h.PackageCount, &h.PackagesHash, &eol)
+		&enrolled, &seen, &revoked, &created, &updated, &h.PackageCount, &h.PackagesHash, &eol, &pro)
 	if err != nil {
 		return h, err
 	}
@@ -42,7 +42,7 @@ func (s *Store) scanHost(sc interface{ Scan(...any) error }) (patchwave.Host, er
 	h.EnrolledAt, h.LastSeenAt = fromNullMS(enrolled), fromNullMS(seen)
 	h.CreatedAt, h.UpdatedAt = fromMS(created), fromMS(updated)
 	h.Stale = h.Managed && patchwave.Stale(h.LastSeenAt, s.now(), s.staleAfter)
-	h.OSEOL = fromNullMS(eol)
+	h.OSEOL, h.Pro = fromNullMS(eol), pro != 0
 	h.PastEOL = h.OSEOL != nil && !s.now().Before(*h.OSEOL)
 	return h, nil
 }
@@ -385,10 +385,10 @@ func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash st
 	case errors.Is(err, sql.ErrNoRows):
 		id, err = tx.insert(`INSERT INTO hosts (hostname, fqdn, site, tier, owner, tags, os_family, os_id, os_name, os_version, os_codename,
 			kernel, arch, uptime, services, facts_hash, managed, agent_version, credential_hash, enroll_token_id, enrolled_at, last_seen_at,
-			created_at, updated_at) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`,
+			created_at, updated_at, pro) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.Hostname, f.FQDN, t.Site, string(tier), string(tags), f.OS.Family, f.OS.ID, f.OS.Name, f.OS.Version, f.OS.Codename,
 			f.Kernel, f.Arch, f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID,
-			ms_(tx.now), ms_(tx.now), ms_(tx.now), ms_(tx.now))
+			ms_(tx.now), ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro))
 		if err != nil {
 			return h, false, fmt.Errorf("enroll host %s: %w", f.Hostname, err)
 		}
@@ -399,9 +399,9 @@ func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash st
 		_, err = tx.exec(`UPDATE hosts SET fqdn = ?, site = CASE WHEN site = '' THEN ? ELSE site END,
 			tags = CASE WHEN tags = '[]' THEN ? ELSE tags END, os_family = ?, os_id = ?, os_name = ?, os_version = ?,
 			os_codename = ?, kernel = ?, arch = ?, uptime = ?, services = ?, facts_hash = ?, managed = 1, agent_version = ?,
-			credential_hash = ?, enroll_token_id = ?, enrolled_at = ?, last_seen_at = ?, revoked_at = NULL, updated_at = ? WHERE id = ?`,
+			credential_hash = ?, enroll_token_id = ?, enrolled_at = ?, last_seen_at = ?, revoked_at = NULL, updated_at = ?, pro = ? WHERE id = ?`,
 			f.FQDN, t.Site, string(tags), f.OS.Family, f.OS.ID, f.OS.Name, f.OS.Version, f.OS.Codename, f.Kernel, f.Arch,
-			f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID, ms_(tx.now), ms_(tx.now), ms_(tx.now), id)
+			f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID, ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro), id)
 		if err != nil {
 			return h, false, fmt.Errorf("enroll host %s: %w", f.Hostname, err)
 		}
@@ -460,9 +460,9 @@ func (s *Store) AgentByCredential(ctx context.Context, hash string) (AgentState,
 func (tx *Tx) SetFacts(hostID int64, f patchwave.Facts) error {
 	services, _ := json.Marshal(nonNil(f.Services))
 	_, err := tx.exec(`UPDATE hosts SET hostname = ?, fqdn = ?, os_family = ?, os_id = ?, os_name = ?, os_version = ?, os_codename = ?,
-		kernel = ?, arch = ?, uptime = ?, services = ?, facts_hash = ?, agent_version = ?, last_seen_at = ?, updated_at = ? WHERE id = ?`,
+		kernel = ?, arch = ?, uptime = ?, services = ?, facts_hash = ?, agent_version = ?, last_seen_at = ?, updated_at = ?, pro = ? WHERE id = ?`,
 		f.Hostname, f.FQDN, f.OS.Family, f.OS.ID, f.OS.Name, f.OS.Version, f.OS.Codename, f.Kernel, f.Arch, f.UptimeSeconds,
-		string(services), f.Hash(), f.AgentVersion, ms_(tx.now), ms_(tx.now), hostID)
+		string(services), f.Hash(), f.AgentVersion, ms_(tx.now), ms_(tx.now), b2i(f.Pro), hostID)
 	if isUnique(err) {
 		return patchwave.Errorf(patchwave.EConflict, "hostname %q is already taken by another host", f.Hostname)
 	}

@@ -82,3 +82,4 @@ CREATE TABLE findings (
 CREATE INDEX findings_state ON findings(state, severity);
 
 ALTER TABLE hosts ADD COLUMN os_eol BIGINT;
+ALTER TABLE hosts ADD COLUMN pro INTEGER NOT NULL DEFAULT 0;
