@@ -330,17 +330,15 @@ func (h Host) IPs() []string {
 
 // HostFilter selects hosts in a list. Zero fields match everything.
 type HostFilter struct {
-	Site   string
-	Tier   Tier
-	Tag    string
-	OS     string // matches os id, name or "id:version", e.g. "debian:12"
-	Stale  *bool
-	Query  string // substring of hostname, fqdn, owner or IP
-	EOL    *bool  // past the end of its OS release's support
-	After  int64  // cursor: only hosts with a larger id
-	Limit  int    // 0 means the default (100); at most 1000
-	Sites  []string
-	Sorted bool
+	Site  string
+	Tier  Tier
+	Tag   string
+	OS    string // matches os id, name or "id:version", e.g. "debian:12"
+	Stale *bool
+	Query string // substring of hostname, fqdn, owner or IP
+	EOL   *bool  // past the end of its OS release's support
+	After int64  // cursor: only hosts with a larger id
+	Limit int    // 0 means the default (100); at most 1000
 }
 
 // HostUpdate is a change to a host's editable fields; nil fields stay as they are.

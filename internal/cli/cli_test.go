@@ -49,7 +49,7 @@ func (te *testEnv) run(t *testing.T, stdin string, args ...string) result {
 var verbFlagsWanted = map[string][]string{
 	"login":                {"--server", "--user", "--password-stdin"},
 	"logout":               {},
-	"hosts list":           {"--site", "--tier", "--tag", "--os", "--stale", "--search", "--limit", "--all", "-o"},
+	"hosts list":           {"--site", "--tier", "--tag", "--os", "--stale", "--eol", "--search", "--limit", "--all", "-o"},
 	"hosts show":           {"-o"},
 	"hosts set":            {"--site", "--tier", "--owner", "--tags", "-o"},
 	"hosts import":         {"-o"},

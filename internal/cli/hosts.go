@@ -37,6 +37,7 @@ patchwave hosts list --stale --all -o json`)
 	v.StringVar(&f.Tag, "tag", "", "only hosts with this `tag`")
 	v.StringVar(&f.OS, "os", "", "only hosts running this `os`: an id, a name or id:version such as debian:12")
 	stale := v.Bool("stale", false, "only stale hosts (--stale=false: only hosts that checked in recently)")
+	eol := v.Bool("eol", false, "only hosts whose OS release is past its end of support (--eol=false: only supported ones)")
 	v.StringVar(&f.Query, "search", "", "only hosts whose hostname, FQDN, owner or IP address contains `text`")
 	v.IntVar(&f.Limit, "limit", 0, "at most `n` hosts (with --all: per request); 0 for the server's default")
 	all := v.Bool("all", false, "list every matching host, following the pages")
@@ -50,6 +51,9 @@ patchwave hosts list --stale --all -o json`)
 	f.Tier = patchwave.Tier(tier)
 	if v.given("stale") {
 		f.Stale = stale
+	}
+	if v.given("eol") {
+		f.EOL = eol
 	}
 	c, err := e.connect()
 	if err != nil {

@@ -42,7 +42,7 @@ func (c *Client) Me(ctx context.Context) (patchwave.User, error) {
 }
 
 // hostQuery turns a filter into the query of GET /api/v1/hosts, without the
-// cursor. Sites and Sorted are server-side fields and are not sent.
+// cursor.
 func hostQuery(f patchwave.HostFilter) url.Values {
 	q := url.Values{}
 	set := func(k, v string) {
@@ -56,6 +56,9 @@ func hostQuery(f patchwave.HostFilter) url.Values {
 	set("os", f.OS)
 	if f.Stale != nil {
 		q.Set("stale", strconv.FormatBool(*f.Stale))
+	}
+	if f.EOL != nil {
+		q.Set("eol", strconv.FormatBool(*f.EOL))
 	}
 	set("q", f.Query)
 	if f.Limit > 0 {

@@ -68,14 +68,14 @@ func TestRequests(t *testing.T) {
 			recorded{method: "GET", path: "/api/v1/me", auth: "Bearer T"}},
 		{"list hosts", func(c *Client) error {
 			hosts, next, err := c.ListHosts(ctx, patchwave.HostFilter{Site: "lyon", Tier: patchwave.TierLab, Tag: "web",
-				OS: "debian:12", Stale: ptr(false), Query: "10.0", After: 5, Limit: 20, Sites: []string{"x"}})
+				OS: "debian:12", Stale: ptr(false), Query: "10.0", After: 5, Limit: 20, EOL: ptr(true)})
 			if err == nil && (len(hosts) != 1 || next != "9") {
 				t.Errorf("ListHosts = %v, %q", hosts, next)
 			}
 			return err
 		}, `{"hosts":[{"id":9,"hostname":"a"}],"next":"9"}`,
 			recorded{method: "GET", path: "/api/v1/hosts",
-				query: "after=5&limit=20&os=debian%3A12&q=10.0&site=lyon&stale=false&tag=web&tier=lab"}},
+				query: "after=5&eol=true&limit=20&os=debian%3A12&q=10.0&site=lyon&stale=false&tag=web&tier=lab"}},
 		{"list hosts after cursor", func(c *Client) error {
 			_, _, err := c.ListHostsAfter(ctx, patchwave.HostFilter{After: 5}, "abc")
 			return err
