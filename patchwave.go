@@ -278,20 +278,27 @@ func SplitList(s string) []string {
 
 // Host is a managed or imported machine.
 type Host struct {
-	ID         int64       `json:"id"`
-	Hostname   string      `json:"hostname"`
-	FQDN       string      `json:"fqdn,omitempty"`
-	Site       string      `json:"site,omitempty"`
-	Tier       Tier        `json:"tier"`
-	Owner      string      `json:"owner,omitempty"`
-	Tags       []string    `json:"tags"`
-	OS         OS          `json:"os"`
-	Kernel     string      `json:"kernel,omitempty"`
-	Arch       string      `json:"arch,omitempty"`
-	Uptime     int64       `json:"uptime_seconds,omitempty"`
-	Interfaces []Interface `json:"interfaces"`
-	Services   []string    `json:"services"`
-	Pro        bool        `json:"pro,omitempty"` // receives extended vendor fixes (Ubuntu Pro/ESM)
+	ID       int64  `json:"id"`
+	Hostname string `json:"hostname"`
+	FQDN     string `json:"fqdn,omitempty"`
+	Site     string `json:"site,omitempty"`
+	Tier     Tier   `json:"tier"`
+	// TierSource says where the tier came from: "manual" (set by a
+	// person or an import), "rule" (a tier rule), "token" (the enrollment
+	// token) or "default". Tier rules never override a manual tier.
+	TierSource string `json:"tier_source,omitempty"`
+	// HighExposure marks workstations of people who share and install a
+	// lot (executives, heavy e-mail users): their findings carry more risk.
+	HighExposure bool        `json:"high_exposure"`
+	Owner        string      `json:"owner,omitempty"`
+	Tags         []string    `json:"tags"`
+	OS           OS          `json:"os"`
+	Kernel       string      `json:"kernel,omitempty"`
+	Arch         string      `json:"arch,omitempty"`
+	Uptime       int64       `json:"uptime_seconds,omitempty"`
+	Interfaces   []Interface `json:"interfaces"`
+	Services     []string    `json:"services"`
+	Pro          bool        `json:"pro,omitempty"` // receives extended vendor fixes (Ubuntu Pro/ESM)
 
 	// Managed is true for hosts with an agent, false for imported assets.
 	Managed      bool       `json:"managed"`
@@ -305,6 +312,12 @@ type Host struct {
 	// support, when known; PastEOL says that date has passed.
 	OSEOL   *time.Time `json:"os_eol,omitempty"`
 	PastEOL bool       `json:"past_eol"`
+
+	// Compliance is the host's state under the patch policy as of
+	// AssessedAt: compliant, compliant-with-exceptions, non-compliant,
+	// breached or unknown.
+	Compliance string     `json:"compliance,omitempty"`
+	AssessedAt *time.Time `json:"assessed_at,omitempty"`
 
 	PackageCount int    `json:"package_count"`
 	PackagesHash string `json:"packages_hash,omitempty"`
@@ -347,6 +360,8 @@ type HostUpdate struct {
 	Tier  *Tier     `json:"tier,omitempty"`
 	Owner *string   `json:"owner,omitempty"`
 	Tags  *[]string `json:"tags,omitempty"`
+	// HighExposure changes the host's exposure flag.
+	HighExposure *bool `json:"high_exposure,omitempty"`
 }
 
 // Validate checks an update.

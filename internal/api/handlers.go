@@ -222,7 +222,7 @@ func (a *API) updateHost(w http.ResponseWriter, r *http.Request) error {
 }
 
 func editable(h patchwave.Host) map[string]any {
-	return map[string]any{"site": h.Site, "tier": h.Tier, "owner": h.Owner, "tags": h.Tags}
+	return map[string]any{"site": h.Site, "tier": h.Tier, "owner": h.Owner, "tags": h.Tags, "high_exposure": h.HighExposure}
 }
 
 func (a *API) revokeHost(w http.ResponseWriter, r *http.Request) error {

@@ -51,7 +51,7 @@ var verbFlagsWanted = map[string][]string{
 	"logout":               {},
 	"hosts list":           {"--site", "--tier", "--tag", "--os", "--stale", "--eol", "--search", "--limit", "--all", "-o"},
 	"hosts show":           {"-o"},
-	"hosts set":            {"--site", "--tier", "--owner", "--tags", "-o"},
+	"hosts set":            {"--site", "--tier", "--owner", "--tags", "--high-exposure", "-o"},
 	"hosts import":         {"-o"},
 	"hosts revoke":         {"-o"},
 	"hosts delete":         {},

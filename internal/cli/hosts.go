@@ -230,6 +230,7 @@ patchwave hosts set 42 --owner "" --site lyon`)
 	v.Var(&tier, "tier", "the host's `tier`: mission-critical, business-critical, business-operational or lab")
 	owner := v.String("owner", "", "the host's `owner`")
 	v.Var(&tags, "tags", "the host's tags, a comma-separated `list` that replaces the current one")
+	exposure := v.Bool("high-exposure", false, "mark a workstation whose user shares and installs a lot (--high-exposure=false to clear)")
 	out := v.outputFlag()
 	pos, err := v.parse(args)
 	if err != nil {
@@ -253,8 +254,11 @@ patchwave hosts set 42 --owner "" --site lyon`)
 		}
 		u.Tags = &t
 	}
-	if u.Site == nil && u.Tier == nil && u.Owner == nil && u.Tags == nil {
-		return v.usageErrorf("nothing to change: give --site, --tier, --owner or --tags")
+	if v.given("high-exposure") {
+		u.HighExposure = exposure
+	}
+	if u.Site == nil && u.Tier == nil && u.Owner == nil && u.Tags == nil && u.HighExposure == nil {
+		return v.usageErrorf("nothing to change: give --site, --tier, --owner, --tags or --high-exposure")
 	}
 	if err := u.Validate(); err != nil {
 		return v.usageErrorf("%s", patchwave.ErrorMessage(err))

@@ -18,19 +18,21 @@ func (s *Store) SetStaleAfter(d time.Duration) { s.staleAfter = d }
 
 const hostCols = `h.id, h.hostname, h.fqdn, h.site, h.tier, h.owner, h.tags, h.os_family, h.os_id, h.os_name,
 	h.os_version, h.os_codename, h.kernel, h.arch, h.uptime, h.services, h.facts_hash, h.managed, h.agent_version,
-	h.enrolled_at, h.last_seen_at, h.revoked_at, h.created_at, h.updated_at, COALESCE(p.count, 0), COALESCE(p.hash, ''), h.os_eol, h.pro`
+	h.enrolled_at, h.last_seen_at, h.revoked_at, h.created_at, h.updated_at, COALESCE(p.count, 0), COALESCE(p.hash, ''), h.os_eol, h.pro,
+	h.tier_source, h.high_exposure, h.compliance, h.assessed_at`
 
 const hostFrom = ` FROM hosts h LEFT JOIN package_sets p ON p.id = h.package_set_id`
 
 func (s *Store) scanHost(sc interface{ Scan(...any) error }) (patchwave.Host, error) {
 	var h patchwave.Host
 	var tags, services string
-	var managed, pro int
-	var enrolled, seen, revoked, eol sql.NullInt64
+	var managed, pro, exposure int
+	var enrolled, seen, revoked, eol, assessed sql.NullInt64
 	var created, updated int64
 	err := sc.Scan(&h.ID, &h.Hostname, &h.FQDN, &h.Site, &h.Tier, &h.Owner, &tags, &h.OS.Family, &h.OS.ID, &h.OS.Name,
 		&h.OS.Version, &h.OS.Codename, &h.Kernel, &h.Arch, &h.Uptime, &services, &h.FactsHash, &managed, &h.AgentVersion,
-		&enrolled, &seen, &revoked, &created, &updated, &h.PackageCount, &h.PackagesHash, &eol, &pro)
+		&enrolled, &seen, &revoked, &created, &updated, &h.PackageCount, &h.PackagesHash, &eol, &pro,
+		&h.TierSource, &exposure, &h.Compliance, &assessed)
 	if err != nil {
 		return h, err
 	}
@@ -43,6 +45,7 @@ func (s *Store) scanHost(sc interface{ Scan(...any) error }) (patchwave.Host, er
 	h.CreatedAt, h.UpdatedAt = fromMS(created), fromMS(updated)
 	h.Stale = h.Managed && patchwave.Stale(h.LastSeenAt, s.now(), s.staleAfter)
 	h.OSEOL, h.Pro = fromNullMS(eol), pro != 0
+	h.HighExposure, h.AssessedAt = exposure != 0, fromNullMS(assessed)
 	h.PastEOL = h.OSEOL != nil && !s.now().Before(*h.OSEOL)
 	return h, nil
 }
@@ -291,15 +294,15 @@ func (tx *Tx) hostForUpdate(key string) (patchwave.Host, error) {
 	}
 	var h patchwave.Host
 	var tags string
-	var managed int
+	var managed, exposure int
 	var revoked sql.NullInt64
-	err = tx.queryRow(`SELECT id, hostname, site, tier, owner, tags, managed, revoked_at FROM hosts WHERE id = ?`, id).
-		Scan(&h.ID, &h.Hostname, &h.Site, &h.Tier, &h.Owner, &tags, &managed, &revoked)
+	err = tx.queryRow(`SELECT id, hostname, site, tier, owner, tags, managed, revoked_at, high_exposure, tier_source FROM hosts WHERE id = ?`, id).
+		Scan(&h.ID, &h.Hostname, &h.Site, &h.Tier, &h.Owner, &tags, &managed, &revoked, &exposure, &h.TierSource)
 	if err != nil {
 		return h, fmt.Errorf("host %s: %w", key, err)
 	}
 	_ = json.Unmarshal([]byte(tags), &h.Tags)
-	h.Tags, h.Managed, h.Revoked = nonNil(h.Tags), managed != 0, revoked.Valid
+	h.Tags, h.Managed, h.Revoked, h.HighExposure = nonNil(h.Tags), managed != 0, revoked.Valid, exposure != 0
 	return h, nil
 }
 
@@ -318,7 +321,10 @@ func (tx *Tx) UpdateHost(key string, u patchwave.HostUpdate) (before, after patc
 		after.Site = *u.Site
 	}
 	if u.Tier != nil {
-		after.Tier = *u.Tier
+		after.Tier, after.TierSource = *u.Tier, "manual"
+	}
+	if u.HighExposure != nil {
+		after.HighExposure = *u.HighExposure
 	}
 	if u.Owner != nil {
 		after.Owner = *u.Owner
@@ -327,8 +333,8 @@ func (tx *Tx) UpdateHost(key string, u patchwave.HostUpdate) (before, after patc
 		after.Tags = *u.Tags
 	}
 	tags, _ := json.Marshal(nonNil(after.Tags))
-	_, err = tx.exec(`UPDATE hosts SET site = ?, tier = ?, owner = ?, tags = ?, updated_at = ? WHERE id = ?`,
-		after.Site, string(after.Tier), after.Owner, string(tags), ms_(tx.now), after.ID)
+	_, err = tx.exec(`UPDATE hosts SET site = ?, tier = ?, tier_source = ?, high_exposure = ?, owner = ?, tags = ?, updated_at = ? WHERE id = ?`,
+		after.Site, string(after.Tier), after.TierSource, b2i(after.HighExposure), after.Owner, string(tags), ms_(tx.now), after.ID)
 	if err != nil {
 		return before, after, fmt.Errorf("update host %s: %w", key, err)
 	}
@@ -373,9 +379,9 @@ func (tx *Tx) DeleteHost(key string) (patchwave.Host, error) {
 // reinstalled machine), giving it the new credential. Settings from the
 // token apply to new hosts and fill empty fields of adopted ones.
 func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash string) (h patchwave.Host, adopted bool, err error) {
-	tier := t.Tier
+	tier, source := t.Tier, "token"
 	if tier == "" {
-		tier = patchwave.TierBusinessOperational
+		tier, source = patchwave.TierBusinessOperational, "default"
 	}
 	tags, _ := json.Marshal(nonNil(t.Tags))
 	services, _ := json.Marshal(nonNil(f.Services))
@@ -385,10 +391,10 @@ func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash st
 	case errors.Is(err, sql.ErrNoRows):
 		id, err = tx.insert(`INSERT INTO hosts (hostname, fqdn, site, tier, owner, tags, os_family, os_id, os_name, os_version, os_codename,
 			kernel, arch, uptime, services, facts_hash, managed, agent_version, credential_hash, enroll_token_id, enrolled_at, last_seen_at,
-			created_at, updated_at, pro) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			created_at, updated_at, pro, tier_source) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.Hostname, f.FQDN, t.Site, string(tier), string(tags), f.OS.Family, f.OS.ID, f.OS.Name, f.OS.Version, f.OS.Codename,
 			f.Kernel, f.Arch, f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID,
-			ms_(tx.now), ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro))
+			ms_(tx.now), ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro), source)
 		if err != nil {
 			return h, false, fmt.Errorf("enroll host %s: %w", f.Hostname, err)
 		}
@@ -545,9 +551,13 @@ func (tx *Tx) ImportAssets(assets []Asset) (created, updated int, err error) {
 			if tier == "" {
 				tier = patchwave.TierBusinessOperational
 			}
-			id, err = tx.insert(`INSERT INTO hosts (hostname, fqdn, site, tier, owner, tags, os_id, os_name, os_version, managed, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, a.Hostname, a.FQDN, a.Site, string(tier), a.Owner, string(tags),
-				osID, osName, osVer, ms_(tx.now), ms_(tx.now))
+			source := "manual"
+			if a.Tier == "" {
+				source = "default"
+			}
+			id, err = tx.insert(`INSERT INTO hosts (hostname, fqdn, site, tier, owner, tags, os_id, os_name, os_version, managed, created_at, updated_at, tier_source)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`, a.Hostname, a.FQDN, a.Site, string(tier), a.Owner, string(tags),
+				osID, osName, osVer, ms_(tx.now), ms_(tx.now), source)
 			if err != nil {
 				return created, updated, fmt.Errorf("import %s: %w", a.Hostname, err)
 			}
@@ -559,13 +569,14 @@ func (tx *Tx) ImportAssets(assets []Asset) (created, updated int, err error) {
 				fqdn = CASE WHEN ? = '' OR managed = 1 THEN fqdn ELSE ? END,
 				site = CASE WHEN ? = '' THEN site ELSE ? END,
 				tier = CASE WHEN ? = '' THEN tier ELSE ? END,
+				tier_source = CASE WHEN ? = '' THEN tier_source ELSE 'manual' END,
 				owner = CASE WHEN ? = '' THEN owner ELSE ? END,
 				tags = CASE WHEN ? = '[]' THEN tags ELSE ? END,
 				os_id = CASE WHEN ? = '' OR managed = 1 THEN os_id ELSE ? END,
 				os_name = CASE WHEN ? = '' OR managed = 1 THEN os_name ELSE ? END,
 				os_version = CASE WHEN ? = '' OR managed = 1 THEN os_version ELSE ? END,
 				updated_at = ? WHERE id = ?`,
-				a.FQDN, a.FQDN, a.Site, a.Site, string(a.Tier), string(a.Tier), a.Owner, a.Owner, string(tags), string(tags),
+				a.FQDN, a.FQDN, a.Site, a.Site, string(a.Tier), string(a.Tier), string(a.Tier), a.Owner, a.Owner, string(tags), string(tags),
 				osID, osID, osName, osName, osVer, osVer, ms_(tx.now), id)
 			if err != nil {
 				return created, updated, fmt.Errorf("import %s: %w", a.Hostname, err)
@@ -624,4 +635,16 @@ func (tx *Tx) SetOSEOL(eol map[int64]*time.Time) error {
 		}
 	}
 	return nil
+}
+
+// ApplyTierRule sets the tier of a host whose tier was not set by hand,
+// and reports whether it changed.
+func (tx *Tx) ApplyTierRule(id int64, tier patchwave.Tier) (bool, error) {
+	res, err := tx.exec(`UPDATE hosts SET tier = ?, tier_source = 'rule', updated_at = ? WHERE id = ? AND tier_source <> 'manual'
+		AND (tier <> ? OR tier_source <> 'rule')`, string(tier), ms_(tx.now), id, string(tier))
+	if err != nil {
+		return false, fmt.Errorf("host %d tier: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
