@@ -129,6 +129,9 @@ const (
 	FindingMissing FindingState = "missing" // a fixed version exists and is not installed
 	FindingNoFix   FindingState = "no-fix"  // affected, and no fix is published
 	FindingFixed   FindingState = "fixed"   // was missing, now installed
+	// FindingUnexpectedService is a running service outside the host's
+	// service baseline: the remedy is to remove or disable it.
+	FindingUnexpectedService FindingState = "unexpected-service"
 )
 
 // Finding is one installed package affected by one or more advisories.
@@ -152,6 +155,15 @@ type Finding struct {
 	ThirdParty bool         `json:"third_party,omitempty"` // from a repository the advisories do not cover
 	FirstSeen  *time.Time   `json:"first_seen,omitempty"`
 	FixedAt    *time.Time   `json:"fixed_at,omitempty"`
+	// Published is the earliest publication date of the finding's
+	// advisories, when known; baselines' approve-after rules count from it.
+	Published *time.Time `json:"published,omitempty"`
+	// Classification is what the fixing update is: security, bugfix or
+	// enhancement. Empty is read as security (see PatchFromFinding).
+	Classification string `json:"classification,omitempty"`
+	// Policy is the finding's outcome under the patch policy: due date,
+	// SLA status, risk with its parts, approval and exceptions.
+	Policy *FindingPolicy `json:"policy,omitempty"`
 }
 
 // FindingFilter selects findings in a list. Zero fields match everything.
@@ -165,9 +177,15 @@ type FindingFilter struct {
 	Advisory string
 	Package  string // binary or source name
 	HasFix   *bool
-	State    FindingState // "" means missing and no-fix (open findings)
-	After    int64
-	Limit    int
+	State    FindingState // "" means the open ones: missing, no-fix, unexpected-service
+	SLA      string       // on-track, at-risk or breached
+	Excepted *bool
+	// Sort "risk" orders by risk, highest first, paged by Offset; the
+	// default orders by id, paged by After.
+	Sort   string
+	Offset int
+	After  int64
+	Limit  int
 }
 
 // Feed kinds: what a feed's source contains.

@@ -49,6 +49,8 @@ type API struct {
 	csrf            *http.CrossOriginProtection
 	feeds           Feeds
 	onInventory     func(hostID int64)
+	policyChanged   PolicyChanged
+	location        *time.Location
 }
 
 // Config configures an API.
@@ -60,12 +62,18 @@ type Config struct {
 	Metrics         *Metrics
 	Feeds           Feeds              // feed synchronisation and import; nil when unavailable
 	OnInventory     func(hostID int64) // called after a host's facts or packages changed
+	PolicyChanged   PolicyChanged      // called after the policy changed
+	Location        *time.Location     // the organisation's time zone, for cycle deadlines
 }
 
 // New returns the API over cfg.Store.
 func New(cfg Config) *API {
 	a := &API{store: cfg.Store, log: cfg.Logger, checkinInterval: cfg.CheckinInterval, seen: cfg.Seen,
-		metrics: cfg.Metrics, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), feeds: cfg.Feeds, onInventory: cfg.OnInventory}
+		metrics: cfg.Metrics, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), feeds: cfg.Feeds, onInventory: cfg.OnInventory,
+		policyChanged: cfg.PolicyChanged, location: cfg.Location}
+	if a.location == nil {
+		a.location = time.UTC
+	}
 	if a.checkinInterval <= 0 {
 		a.checkinInterval = time.Hour
 	}

@@ -202,6 +202,7 @@ func (a *API) updateHost(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := user(r)
 	key := r.PathValue("host")
+	var hostID int64
 	err := a.store.Write(r.Context(), func(tx *store.Tx) error {
 		before, after, err := tx.UpdateHost(key, upd)
 		if err != nil {
@@ -213,10 +214,14 @@ func (a *API) updateHost(w http.ResponseWriter, r *http.Request) error {
 		if err := canWrite(u, after.Site, "site "+after.Site); after.Site != before.Site && err != nil {
 			return err
 		}
+		hostID = before.ID
 		return tx.Audit(u.Name, "host.update", "host:"+before.Hostname, map[string]any{"before": editable(before), "after": editable(after)})
 	})
 	if err != nil {
 		return err
+	}
+	if a.onInventory != nil {
+		a.onInventory(hostID) // its tier and exposure weigh on its findings
 	}
 	return a.getHost(w, r)
 }

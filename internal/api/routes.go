@@ -2,6 +2,9 @@ package api
 
 import (
 	"net/http"
+
+	"github.com/patchwave/patchwave"
+	"github.com/patchwave/patchwave/internal/store"
 )
 
 // route is one API endpoint: the table drives the mux, authentication and
@@ -74,6 +77,28 @@ func (a *API) table() []route {
 		{method: "DELETE", path: "/api/v1/feeds/{name}", summary: "Delete a feed (its records stay)", auth: authUser, status: http.StatusNoContent, h: a.deleteFeed},
 		{method: "POST", path: "/api/v1/feeds/{name}/sync", summary: "Fetch a feed's source now and import it when it changed", auth: authUser, out: feedT{}, h: a.syncFeed},
 		{method: "POST", path: "/api/v1/feeds/{name}/import", summary: "Import a feed file sent as the request body (air-gapped sites)", auth: authUser, in: uploadBody{}, out: feedT{}, query: []string{"kind"}, h: a.importFeed},
+
+		{method: "GET", path: "/api/v1/sla", summary: "The SLA policy: remediation days by tier and severity", auth: authUser, out: slaT{}, h: a.getSLA},
+		{method: "PUT", path: "/api/v1/sla", summary: "Replace the SLA policy", auth: authUser, in: slaT{}, out: slaT{}, h: a.putSLA},
+		{method: "GET", path: "/api/v1/baselines", summary: "Patch approval baselines", auth: authUser, out: baselineList{}, h: a.listBaselines},
+		{method: "POST", path: "/api/v1/baselines", summary: "Create a baseline", auth: authUser, in: baselineT{}, out: baselineT{}, status: http.StatusCreated, h: a.putBaseline},
+		{method: "GET", path: "/api/v1/baselines/{name}", summary: "One baseline by name or id", auth: authUser, out: baselineT{}, h: a.getBaseline},
+		{method: "PUT", path: "/api/v1/baselines/{name}", summary: "Replace a baseline", auth: authUser, in: baselineT{}, out: baselineT{}, h: a.putBaseline},
+		{method: "DELETE", path: "/api/v1/baselines/{name}", summary: "Delete a baseline", auth: authUser, status: http.StatusNoContent, h: a.deletePolicy(store.PolicyBaseline, "baseline")},
+		{method: "GET", path: "/api/v1/baselines/{name}/preview", summary: "What the baseline approves today, for which hosts", auth: authUser, out: previewList{}, h: a.previewBaseline},
+		{method: "GET", path: "/api/v1/exceptions", summary: "Exclusions, restrictions and risk acceptances with their current state", auth: authUser, out: exceptionList{}, query: []string{"state", "kind", "site", "host"}, h: a.listExceptions},
+		{method: "POST", path: "/api/v1/exceptions", summary: "Request an exception (approved at once when no approval is needed)", auth: authUser, in: exceptionT{}, out: exceptionT{}, status: http.StatusCreated, h: a.createException},
+		{method: "GET", path: "/api/v1/exceptions/{id}", summary: "One exception", auth: authUser, out: exceptionT{}, h: a.getException},
+		{method: "POST", path: "/api/v1/exceptions/{id}/approve", summary: "Approve a pending exception (approvers, admins)", auth: authUser, in: exceptionDecision{}, out: exceptionT{}, h: a.decideException(patchwave.ExceptionApproved)},
+		{method: "POST", path: "/api/v1/exceptions/{id}/reject", summary: "Reject a pending exception (approvers, admins)", auth: authUser, in: exceptionDecision{}, out: exceptionT{}, h: a.decideException(patchwave.ExceptionRejected)},
+		{method: "POST", path: "/api/v1/exceptions/{id}/revoke", summary: "Revoke an exception", auth: authUser, in: exceptionDecision{}, out: exceptionT{}, h: a.decideException(patchwave.ExceptionRevoked)},
+		{method: "GET", path: "/api/v1/service-baselines", summary: "Services expected to run, per selector", auth: authUser, out: serviceBaselineList{}, h: a.listServiceBaselines},
+		{method: "POST", path: "/api/v1/service-baselines", summary: "Create a service baseline", auth: authUser, in: serviceBaselineT{}, out: serviceBaselineT{}, status: http.StatusCreated, h: a.createServiceBaseline},
+		{method: "DELETE", path: "/api/v1/service-baselines/{name}", summary: "Delete a service baseline", auth: authUser, status: http.StatusNoContent, h: a.deletePolicy(store.PolicyServiceBaseline, "service baseline")},
+		{method: "GET", path: "/api/v1/tier-rules", summary: "Rules that set hosts' tiers by selector (the first match wins; a tier set by hand is kept)", auth: authUser, out: tierRuleList{}, h: a.listTierRules},
+		{method: "POST", path: "/api/v1/tier-rules", summary: "Add a tier rule", auth: authUser, in: tierRule{}, out: tierRule{}, status: http.StatusCreated, h: a.createTierRule},
+		{method: "DELETE", path: "/api/v1/tier-rules/{name}", summary: "Delete a tier rule by id", auth: authUser, status: http.StatusNoContent, h: a.deletePolicy(store.PolicyTierRule, "tier rule")},
+		{method: "GET", path: "/api/v1/compliance", summary: "Each host's compliance state under the policy, with counts", auth: authUser, out: complianceReport{}, query: []string{"host", "site", "tier", "tag", "os"}, h: a.compliance},
 
 		{method: "POST", path: "/api/v1/agent/enroll", summary: "An agent trades an enrollment token for its own credential", auth: authNone, in: enrollRequestT{}, out: enrollResponseT{}, h: a.enroll},
 		{method: "POST", path: "/api/v1/agent/checkin", summary: "An agent reports its state (hashes; facts and packages when they changed)", auth: authAgent, in: checkinRequestT{}, out: checkinResponseT{}, h: a.checkin},

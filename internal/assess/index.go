@@ -39,6 +39,10 @@ type advisory struct {
 	cvss     float64
 	streams  []string // module streams named in the summary ("nginx:1.26" → "1.26")
 	entries  []*entry
+	// published is when the record was first published (zero when unknown);
+	// class is what its fix is: security, bugfix or enhancement.
+	published time.Time
+	class     string
 }
 
 // entry is one affected[] element of an advisory, or, for SUSE, one
@@ -162,7 +166,10 @@ func compile(a patchwave.Advisory) *advisory {
 	if a.ID == "" || (a.Withdrawn != nil && !a.Withdrawn.IsZero()) || strings.HasPrefix(a.ID, "LSN-") {
 		return nil
 	}
-	c := &advisory{id: a.ID, modified: a.Modified, cves: cves(a), streams: moduleStreams(a.Summary)}
+	c := &advisory{id: a.ID, modified: a.Modified, cves: cves(a), streams: moduleStreams(a.Summary), class: classify(a)}
+	if a.Published != nil {
+		c.published = *a.Published
+	}
 	c.severity, c.cvss = recordSeverity(a)
 	seenBinary := map[key]bool{}
 	for i := range a.Affected {
@@ -459,4 +466,22 @@ func affectedSeverity(af *patchwave.Affected) (patchwave.Severity, float64) {
 	sev, score := scoreSeverities(af.Severity)
 	sev = maxSeverity(sev, vendorFields(af.EcosystemSpecific))
 	return maxSeverity(sev, vendorFields(af.DatabaseSpecific)), score
+}
+
+// classify tells what an advisory's fix is from the vendor's naming:
+// Red Hat, AlmaLinux, Rocky and Oracle name bug-fix advisories *BA and
+// enhancements *EA; everything else here is a security advisory.
+func classify(a patchwave.Advisory) string {
+	id := strings.ToUpper(a.ID)
+	for _, p := range []string{"RHBA", "ALBA", "RLBA", "ELBA"} {
+		if strings.HasPrefix(id, p) {
+			return patchwave.ClassBugfix
+		}
+	}
+	for _, p := range []string{"RHEA", "ALEA", "RLEA", "ELEA"} {
+		if strings.HasPrefix(id, p) {
+			return patchwave.ClassEnhancement
+		}
+	}
+	return patchwave.ClassSecurity
 }

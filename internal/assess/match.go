@@ -3,6 +3,7 @@ package assess
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/patchwave/patchwave"
 	"github.com/patchwave/patchwave/internal/feed"
@@ -89,11 +90,13 @@ func cmpOr(a, b string) string {
 // part is the merged word of the advisories that agree on whether a
 // fix exists: the highest fixed version, their ids, CVEs and severity.
 type part struct {
-	fixed    string
-	ids      []string
-	cves     []string
-	severity patchwave.Severity
-	cvss     float64
+	fixed     string
+	ids       []string
+	cves      []string
+	severity  patchwave.Severity
+	cvss      float64
+	published *time.Time // the earliest publication among the advisories
+	class     string     // security when any advisory is one, else bugfix, else enhancement
 }
 
 // verdict is what the index says about one installed version: the
@@ -107,7 +110,8 @@ func (p *part) equal(q *part) bool {
 	if p == nil || q == nil {
 		return p == q
 	}
-	return p.fixed == q.fixed && p.severity == q.severity && p.cvss == q.cvss &&
+	samePub := (p.published == nil) == (q.published == nil) && (p.published == nil || p.published.Equal(*q.published))
+	return p.fixed == q.fixed && p.severity == q.severity && p.cvss == q.cvss && p.class == q.class && samePub &&
 		slices.Equal(p.ids, q.ids) && slices.Equal(p.cves, q.cves)
 }
 
@@ -201,6 +205,12 @@ func (ix *Index) evaluate(ecos []string, pr probe) *verdict {
 		}
 		q.severity = maxSeverity(q.severity, h.severity)
 		q.cvss = max(q.cvss, h.cvss)
+		if p := h.adv.published; !p.IsZero() && (q.published == nil || p.Before(*q.published)) {
+			q.published = &p
+		}
+		if classRank(h.adv.class) > classRank(q.class) {
+			q.class = h.adv.class
+		}
 	}
 	for _, q := range []*part{v.missing, v.noFix} {
 		if q != nil {
@@ -603,7 +613,7 @@ func appendFindings(dst []patchwave.Finding, eco string, p patchwave.Package, v 
 		f := patchwave.Finding{
 			Ecosystem: eco, Package: p.Name, Source: cmpOr(p.Source, p.Name), Installed: p.Version,
 			Fixed: q.fixed, State: patchwave.FindingMissing, Advisories: q.ids, CVEs: q.cves,
-			Severity: q.severity, CVSS: q.cvss, ThirdParty: third,
+			Severity: q.severity, CVSS: q.cvss, ThirdParty: third, Published: q.published, Classification: q.class,
 		}
 		if q.fixed == "" {
 			f.State = patchwave.FindingNoFix
@@ -653,4 +663,18 @@ func (ix *Index) Match(eco []string, pkgs []patchwave.Package) []patchwave.Findi
 		}
 	}
 	return out
+}
+
+// classRank orders classifications: security outranks bug fixes, which
+// outrank enhancements.
+func classRank(c string) int {
+	switch c {
+	case patchwave.ClassSecurity:
+		return 3
+	case patchwave.ClassBugfix:
+		return 2
+	case patchwave.ClassEnhancement:
+		return 1
+	}
+	return 0
 }

@@ -221,6 +221,7 @@ type writer struct {
 	a              *assessor
 	ctx            context.Context
 	en             enrichment
+	pol            *policy
 	os             map[int64]patchwave.OS
 	batch          map[int64][]patchwave.Finding
 	gone           []int64 // hosts the fleet holds that were deleted
@@ -253,13 +254,25 @@ func (w *writer) flush() error {
 			eols[id] = &t
 		}
 	}
+	states := make(map[int64]string, len(w.batch))
 	err := w.a.s.store.Write(w.ctx, func(tx *store.Tx) error {
 		for id, fs := range w.batch {
-			o, c, err := tx.ApplyFindings(id, fs)
+			h := w.pol.hosts[id]
+			fs = append(fs, w.pol.serviceFindings(h)...)
+			var policies []patchwave.FindingPolicy
+			o, c, err := tx.ApplyFindings(id, fs, w.pol.decorate(h, &policies))
 			if err != nil {
 				return err
 			}
 			w.opened, w.closed = w.opened+o, w.closed+c
+			var assessed *time.Time
+			if h.PackageCount > 0 || len(fs) > 0 {
+				assessed = &w.pol.now
+			}
+			states[id] = string(patchwave.HostCompliance(policies, assessed, w.pol.now, w.pol.maxAge))
+		}
+		if err := tx.SetHostCompliance(states, w.pol.now); err != nil {
+			return err
 		}
 		return tx.SetOSEOL(eols)
 	})
@@ -284,7 +297,11 @@ func (a *assessor) newWriter(ctx context.Context) (*writer, []store.HostInventor
 	if err != nil {
 		return nil, nil, err
 	}
-	w := &writer{a: a, ctx: ctx, en: en, os: make(map[int64]patchwave.OS, len(invs)), batch: map[int64][]patchwave.Finding{}}
+	pol, err := a.loadPolicy(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &writer{a: a, ctx: ctx, en: en, pol: pol, os: make(map[int64]patchwave.OS, len(invs)), batch: map[int64][]patchwave.Finding{}}
 	for _, h := range invs {
 		w.os[h.ID] = h.OS
 	}

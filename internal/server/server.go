@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		httpClient: &http.Client{Timeout: 30 * time.Minute}}
 	s.assessor = newAssessor(s)
 	s.api = api.New(api.Config{Store: st, Logger: log, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics,
-		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged})
+		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged, PolicyChanged: s.assessor.requestAll})
 	s.handler = s.routes()
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
@@ -245,6 +245,9 @@ func (s *Server) flushLoop(ctx context.Context) {
 		case <-t.C:
 			s.Flush(ctx)
 		case <-prune.C:
+			// SLA states move with the clock and exceptions expire: judge
+			// every finding again (only changed rows are written).
+			s.assessor.requestAll()
 			// Package sets no host uses any more; the hour of grace covers a
 			// set stored by one request and claimed by another.
 			if n, err := s.store.PrunePackageSets(ctx, time.Now().Add(-time.Hour)); err != nil {
@@ -427,4 +430,10 @@ func (b backend) Feeds(ctx context.Context) ([]patchwave.Feed, error) { return b
 func (b backend) withKEV(ctx context.Context, fs []patchwave.Finding) []patchwave.Finding {
 	_ = b.s.store.FillKEV(ctx, fs)
 	return fs
+}
+
+// Reassess judges every host again now and waits until it is stored.
+func (s *Server) Reassess(ctx context.Context) error {
+	s.assessor.requestAll()
+	return s.assessor.wait(ctx)
 }

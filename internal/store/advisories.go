@@ -357,22 +357,27 @@ func (s *Store) Inventories(ctx context.Context) ([]HostInventory, error) {
 // findings): new ones are opened with first_seen now, known ones keep
 // their first_seen and are updated, and open ones no longer reported are
 // marked fixed. It reports how many were opened and closed.
-func (tx *Tx) ApplyFindings(hostID int64, current []patchwave.Finding) (opened, closed int, err error) {
+//
+// decorate, when not nil, is called for each current finding with its
+// first-seen time before it is written: it sets the finding's Policy,
+// whose due date, risk and outcome are stored with it.
+func (tx *Tx) ApplyFindings(hostID int64, current []patchwave.Finding, decorate func(f *patchwave.Finding, firstSeen time.Time)) (opened, closed int, err error) {
 	type key struct{ pkg, arch string }
-	rows, err := tx.queryRows(`SELECT package, arch, state, installed, fixed, advisories, severity, kev, epss FROM findings WHERE host_id = ?`, hostID)
+	rows, err := tx.queryRows(`SELECT package, arch, state, installed, fixed, advisories, severity, kev, epss, first_seen, policy FROM findings WHERE host_id = ?`, hostID)
 	if err != nil {
 		return 0, 0, fmt.Errorf("host %d findings: %w", hostID, err)
 	}
 	type old struct {
-		state, installed, fixed, advisories, severity string
-		kev                                           int
-		epss                                          float64
+		state, installed, fixed, advisories, severity, policy string
+		kev                                                   int
+		epss                                                  float64
+		firstSeen                                             int64
 	}
 	existing := map[key]old{}
 	for rows.Next() {
 		var k key
 		var o old
-		if err := rows.Scan(&k.pkg, &k.arch, &o.state, &o.installed, &o.fixed, &o.advisories, &o.severity, &o.kev, &o.epss); err != nil {
+		if err := rows.Scan(&k.pkg, &k.arch, &o.state, &o.installed, &o.fixed, &o.advisories, &o.severity, &o.kev, &o.epss, &o.firstSeen, &o.policy); err != nil {
 			rows.Close()
 			return 0, 0, fmt.Errorf("host %d findings: %w", hostID, err)
 		}
@@ -390,24 +395,47 @@ func (tx *Tx) ApplyFindings(hostID int64, current []patchwave.Finding) (opened, 
 		cves, _ := json.Marshal(nonNil(f.CVEs))
 		kev := f.KEV != nil
 		o, ok := existing[k]
+		reopened := ok && o.state == string(patchwave.FindingFixed)
+		first := tx.now
+		if ok && !reopened {
+			first = fromMS(o.firstSeen)
+		}
+		var policy string
+		var due any
+		var risk float64
+		var sla string
+		var approved, excepted int
+		if decorate != nil {
+			decorate(&f, first)
+		}
+		if p := f.Policy; p != nil {
+			b, _ := json.Marshal(p)
+			policy, risk, sla, approved, excepted = string(b), p.Risk.Score, string(p.SLA), b2i(p.Approved), b2i(p.Excepted)
+			if !p.Due.IsZero() {
+				due = ms_(p.Due)
+			}
+		}
 		switch {
 		case !ok:
 			opened++
-			_, err = tx.exec(`INSERT INTO findings (host_id, package, arch, ecosystem, source, installed, fixed, state, advisories, cves, severity, cvss, kev, epss, third_party, first_seen, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hostID, f.Package, f.Arch, f.Ecosystem, f.Source, f.Installed, f.Fixed,
-				string(f.State), string(advs), string(cves), string(f.Severity), f.CVSS, b2i(kev), f.EPSS, b2i(f.ThirdParty), ms_(tx.now), ms_(tx.now))
-		case o.state == string(patchwave.FindingFixed):
+			_, err = tx.exec(`INSERT INTO findings (host_id, package, arch, ecosystem, source, installed, fixed, state, advisories, cves, severity, cvss, kev, epss, third_party, first_seen, updated_at,
+				due_at, risk, sla, approved, excepted, policy)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hostID, f.Package, f.Arch, f.Ecosystem, f.Source, f.Installed, f.Fixed,
+				string(f.State), string(advs), string(cves), string(f.Severity), f.CVSS, b2i(kev), f.EPSS, b2i(f.ThirdParty), ms_(tx.now), ms_(tx.now),
+				due, risk, sla, approved, excepted, policy)
+		case reopened:
 			opened++ // it came back: a new finding, seen from now
 			_, err = tx.exec(`UPDATE findings SET ecosystem = ?, source = ?, installed = ?, fixed = ?, state = ?, advisories = ?, cves = ?, severity = ?, cvss = ?, kev = ?, epss = ?,
-				third_party = ?, first_seen = ?, fixed_at = NULL, updated_at = ? WHERE host_id = ? AND package = ? AND arch = ?`,
+				third_party = ?, first_seen = ?, fixed_at = NULL, updated_at = ?, due_at = ?, risk = ?, sla = ?, approved = ?, excepted = ?, policy = ?
+				WHERE host_id = ? AND package = ? AND arch = ?`,
 				f.Ecosystem, f.Source, f.Installed, f.Fixed, string(f.State), string(advs), string(cves), string(f.Severity), f.CVSS, b2i(kev), f.EPSS,
-				b2i(f.ThirdParty), ms_(tx.now), ms_(tx.now), hostID, f.Package, f.Arch)
+				b2i(f.ThirdParty), ms_(tx.now), ms_(tx.now), due, risk, sla, approved, excepted, policy, hostID, f.Package, f.Arch)
 		case o.state != string(f.State) || o.installed != f.Installed || o.fixed != f.Fixed || o.advisories != string(advs) ||
-			o.severity != string(f.Severity) || o.kev != b2i(kev) || o.epss != f.EPSS:
+			o.severity != string(f.Severity) || o.kev != b2i(kev) || o.epss != f.EPSS || o.policy != policy:
 			_, err = tx.exec(`UPDATE findings SET ecosystem = ?, source = ?, installed = ?, fixed = ?, state = ?, advisories = ?, cves = ?, severity = ?, cvss = ?, kev = ?, epss = ?,
-				third_party = ?, updated_at = ? WHERE host_id = ? AND package = ? AND arch = ?`,
+				third_party = ?, updated_at = ?, due_at = ?, risk = ?, sla = ?, approved = ?, excepted = ?, policy = ? WHERE host_id = ? AND package = ? AND arch = ?`,
 				f.Ecosystem, f.Source, f.Installed, f.Fixed, string(f.State), string(advs), string(cves), string(f.Severity), f.CVSS, b2i(kev), f.EPSS,
-				b2i(f.ThirdParty), ms_(tx.now), hostID, f.Package, f.Arch)
+				b2i(f.ThirdParty), ms_(tx.now), due, risk, sla, approved, excepted, policy, hostID, f.Package, f.Arch)
 		}
 		if err != nil {
 			return opened, closed, fmt.Errorf("host %d finding %s: %w", hostID, f.Package, err)
@@ -438,7 +466,7 @@ func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 	add := func(c string, a ...any) { conds, args = append(conds, c), append(args, a...) }
 	switch f.State {
 	case "":
-		add("f.state IN ('missing', 'no-fix')")
+		add("f.state IN ('missing', 'no-fix', 'unexpected-service')")
 	default:
 		add("f.state = ?", string(f.State))
 	}
@@ -483,7 +511,14 @@ func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 			add("f.fixed = ''")
 		}
 	}
-	if f.After > 0 {
+	if f.SLA != "" {
+		add("f.sla = ?", f.SLA)
+	}
+	if f.Excepted != nil {
+		add("f.excepted = ?", b2i(*f.Excepted))
+	}
+	byRisk := f.Sort == "risk"
+	if f.After > 0 && !byRisk {
 		add("f.id > ?", f.After)
 	}
 	limit := f.Limit
@@ -491,10 +526,16 @@ func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 		limit = 100
 	}
 	limit = min(limit, 1000)
+	order := ` ORDER BY f.id LIMIT ?`
+	args = append(args, limit+1)
+	if byRisk {
+		order = ` ORDER BY f.risk DESC, f.id LIMIT ? OFFSET ?`
+		args = append(args, max(f.Offset, 0))
+	}
 	q := `SELECT f.id, f.host_id, h.hostname, f.ecosystem, f.package, f.arch, f.source, f.installed, f.fixed, f.state, f.advisories, f.cves,
-		f.severity, f.cvss, f.kev, f.epss, f.third_party, f.first_seen, f.fixed_at
-		FROM findings f JOIN hosts h ON h.id = f.host_id WHERE ` + strings.Join(conds, " AND ") + ` ORDER BY f.id LIMIT ?`
-	rows, err := s.query(ctx, q, append(args, limit+1)...)
+		f.severity, f.cvss, f.kev, f.epss, f.third_party, f.first_seen, f.fixed_at, f.policy
+		FROM findings f JOIN hosts h ON h.id = f.host_id WHERE ` + strings.Join(conds, " AND ") + order
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list findings: %w", err)
 	}
@@ -506,8 +547,9 @@ func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 		var kev, third int
 		var first int64
 		var fixedAt sql.NullInt64
+		var policy string
 		if err := rows.Scan(&x.ID, &x.HostID, &x.Host, &x.Ecosystem, &x.Package, &x.Arch, &x.Source, &x.Installed, &x.Fixed, &x.State,
-			&advs, &cves, &x.Severity, &x.CVSS, &kev, &x.EPSS, &third, &first, &fixedAt); err != nil {
+			&advs, &cves, &x.Severity, &x.CVSS, &kev, &x.EPSS, &third, &first, &fixedAt, &policy); err != nil {
 			return nil, 0, fmt.Errorf("list findings: %w", err)
 		}
 		_ = json.Unmarshal([]byte(advs), &x.Advisories)
@@ -518,6 +560,12 @@ func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 		if kev != 0 {
 			x.KEV = &patchwave.KEV{} // filled from the catalogue by the caller
 		}
+		if policy != "" {
+			var p patchwave.FindingPolicy
+			if json.Unmarshal([]byte(policy), &p) == nil {
+				x.Policy = &p
+			}
+		}
 		out = append(out, x)
 	}
 	if err := rows.Err(); err != nil {
@@ -527,6 +575,9 @@ func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 	if len(out) > limit {
 		out = out[:limit]
 		next = out[limit-1].ID
+		if byRisk {
+			next = int64(max(f.Offset, 0) + limit)
+		}
 	}
 	return out, next, nil
 }

@@ -112,7 +112,7 @@ func TestApplyFindings(t *testing.T) {
 		f2 := patchwave.Finding{Package: "zlib1g", Ecosystem: "Debian:12", Installed: "1.2", State: patchwave.FindingNoFix, Severity: patchwave.SeverityLow}
 		apply := func(fs ...patchwave.Finding) (int, int) {
 			var o, c int
-			if err := s.Write(ctx, func(tx *store.Tx) error { var err error; o, c, err = tx.ApplyFindings(h.ID, fs); return err }); err != nil {
+			if err := s.Write(ctx, func(tx *store.Tx) error { var err error; o, c, err = tx.ApplyFindings(h.ID, fs, nil); return err }); err != nil {
 				t.Fatal(err)
 			}
 			return o, c
