@@ -244,7 +244,22 @@ func findingFilter(r *http.Request) (patchwave.FindingFilter, error) {
 			return f, patchwave.Errorf(patchwave.EInvalid, "unknown state %q (want missing, no-fix or fixed)", s)
 		}
 	}
-	for name, dst := range map[string]**bool{"kev": &f.KEV, "has_fix": &f.HasFix} {
+	if s := q.Get("sla"); s != "" {
+		switch patchwave.SLAStatus(s) {
+		case patchwave.SLAOnTrack, patchwave.SLAAtRisk, patchwave.SLABreached:
+			f.SLA = s
+		default:
+			return f, patchwave.Errorf(patchwave.EInvalid, "unknown sla %q (want on-track, at-risk or breached)", s)
+		}
+	}
+	switch s := q.Get("sort"); s {
+	case "", "id":
+	case "risk":
+		f.Sort = "risk"
+	default:
+		return f, patchwave.Errorf(patchwave.EInvalid, "unknown sort %q (want id or risk)", s)
+	}
+	for name, dst := range map[string]**bool{"kev": &f.KEV, "has_fix": &f.HasFix, "excepted": &f.Excepted} {
 		if s := q.Get(name); s != "" {
 			b, err := strconv.ParseBool(s)
 			if err != nil {
@@ -265,6 +280,9 @@ func findingFilter(r *http.Request) (patchwave.FindingFilter, error) {
 		return f, patchwave.Errorf(patchwave.EInvalid, "limit=%d is over the maximum of 1000", limit)
 	}
 	f.After, f.Limit = after, int(limit)
+	if f.Sort == "risk" { // pages are offsets when sorted by risk
+		f.Offset, f.After = int(min(after, 1<<31)), 0
+	}
 	for name, v := range map[string]string{"host": f.Host, "site": f.Site, "cve": f.CVE, "package": f.Package, "advisory": f.Advisory} {
 		if err := patchwave.ValidText(name, v, 256); err != nil {
 			return f, err

@@ -185,6 +185,7 @@ func (a *API) putBaseline(w http.ResponseWriter, r *http.Request) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
+	a.warnUnmatched(w, r, b.Selector)
 	body, _ := json.Marshal(b)
 	status := http.StatusCreated
 	err := a.store.Write(r.Context(), func(tx *store.Tx) error {
@@ -407,6 +408,7 @@ func (a *API) createException(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.warnUnmatched(w, r, e.Selector)
 	switch u.Role {
 	case patchwave.RoleAdmin, patchwave.RoleOperator:
 	case patchwave.RoleSiteAdmin:
@@ -550,6 +552,7 @@ func (a *API) createServiceBaseline(w http.ResponseWriter, r *http.Request) erro
 	if err := b.Validate(); err != nil {
 		return err
 	}
+	a.warnUnmatched(w, r, b.Selector)
 	body, _ := json.Marshal(b)
 	err := a.store.Write(r.Context(), func(tx *store.Tx) error {
 		id, err := tx.CreatePolicy(store.PolicyObject{Kind: store.PolicyServiceBaseline, Name: b.Name, Body: body, CreatedBy: u.Name})
@@ -612,6 +615,7 @@ func (a *API) createTierRule(w http.ResponseWriter, r *http.Request) error {
 	if err := patchwave.ValidText("description", t.Description, 512); err != nil {
 		return err
 	}
+	a.warnUnmatched(w, r, t.Selector)
 	body, _ := json.Marshal(t)
 	err := a.store.Write(r.Context(), func(tx *store.Tx) error {
 		id, err := tx.CreatePolicy(store.PolicyObject{Kind: store.PolicyTierRule, Body: body, CreatedBy: u.Name})
@@ -680,4 +684,25 @@ func (a *API) compliance(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// WarningHeader carries warnings about a request that succeeded.
+const WarningHeader = "Patchwave-Warning"
+
+// warnUnmatched warns when a selector matches no host today: the object
+// is stored (hosts may come later), but a typo shows at once.
+func (a *API) warnUnmatched(w http.ResponseWriter, r *http.Request, sel patchwave.Selector) {
+	if sel.IsZero() {
+		return
+	}
+	hosts, err := a.allHosts(r.Context())
+	if err != nil {
+		return
+	}
+	for _, h := range hosts {
+		if sel.Matches(h) {
+			return
+		}
+	}
+	w.Header().Add(WarningHeader, fmt.Sprintf("selector %q matches no host today", sel.String()))
 }

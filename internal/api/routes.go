@@ -69,7 +69,7 @@ func (a *API) table() []route {
 
 		{method: "GET", path: "/api/v1/audit", summary: "The audit trail, newest first", auth: authUser, out: auditList{}, query: []string{"before", "limit"}, h: a.listAudit},
 
-		{method: "GET", path: "/api/v1/findings", summary: "Open findings across the fleet, filtered and paginated", auth: authUser, out: findingList{}, query: []string{"host", "site", "tier", "severity", "kev", "cve", "advisory", "package", "has_fix", "state", "after", "limit"}, h: a.listFindings},
+		{method: "GET", path: "/api/v1/findings", summary: "Open findings across the fleet, filtered and paginated (sort=risk: highest risk first, after= is then an offset)", auth: authUser, out: findingList{}, query: []string{"host", "site", "tier", "severity", "kev", "cve", "advisory", "package", "has_fix", "state", "sla", "excepted", "sort", "after", "limit"}, h: a.listFindings},
 		{method: "GET", path: "/api/v1/hosts/{host}/findings", summary: "A host's findings: missing patches and unfixed vulnerabilities", auth: authUser, out: findingList{}, query: []string{"severity", "kev", "has_fix", "state"}, h: a.hostFindings},
 		{method: "GET", path: "/api/v1/advisories/{id}", summary: "An advisory and the findings it causes", auth: authUser, out: advisoryPage{}, h: a.getAdvisory},
 		{method: "GET", path: "/api/v1/feeds", summary: "Advisory and enrichment feeds with the state of their last synchronisation", auth: authUser, out: feedList{}, h: a.listFeeds},

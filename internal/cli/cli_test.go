@@ -72,7 +72,7 @@ var verbFlagsWanted = map[string][]string{
 	"feeds sync":               {},
 	"feeds import":             {"--feed", "--kind"},
 	"feeds delete":             {},
-	"findings list":            {"--host", "--site", "--tier", "--severity", "--kev", "--cve", "--advisory", "--package", "--has-fix", "--state", "--limit", "--all", "-o"},
+	"findings list":            {"--host", "--site", "--tier", "--severity", "--kev", "--cve", "--advisory", "--package", "--has-fix", "--state", "--sla", "--excepted", "--by-risk", "--limit", "--all", "-o"},
 	"findings advisory":        {"-o"},
 	"compliance":               {"--host", "--site", "--tier", "-o"},
 	"sla show":                 {"-o"},

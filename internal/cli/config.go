@@ -130,6 +130,7 @@ func (e env) connect() (*client.Client, error) {
 	}
 	c := client.New(server, token)
 	c.UserAgent = "patchwave-cli/" + programVersion()
+	c.OnWarning = func(msg string) { fmt.Fprintf(e.stderr, "patchwave: warning: %s\n", msg) }
 	return c, nil
 }
 

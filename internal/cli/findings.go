@@ -47,7 +47,7 @@ func findingSummary(fs []patchwave.Finding) string {
 
 // findingTable prints findings, with a HOST column when withHost.
 func findingTable(w io.Writer, fs []patchwave.Finding, withHost bool) error {
-	head := []string{"PACKAGE", "INSTALLED", "FIXED", "SEVERITY", "KEV", "EPSS", "ADVISORIES", "CVES"}
+	head := []string{"PACKAGE", "INSTALLED", "FIXED", "SEVERITY", "RISK", "DUE", "SLA", "KEV", "EPSS", "ADVISORIES", "CVES"}
 	if withHost {
 		head = append([]string{"HOST"}, head...)
 	}
@@ -68,7 +68,18 @@ func findingTable(w io.Writer, fs []patchwave.Finding, withHost bool) error {
 		if f.EPSS > 0 {
 			epss = strconv.FormatFloat(f.EPSS, 'f', 3, 64)
 		}
-		row := []string{f.Package, f.Installed, fixed, string(f.Severity), kev, epss, short(f.Advisories, 3), short(f.CVEs, 3)}
+		risk, due, sla := "", "", ""
+		if p := f.Policy; p != nil {
+			risk = strconv.FormatFloat(p.Risk.Score, 'f', 0, 64)
+			if !p.Due.IsZero() {
+				due = p.Due.Format("2006-01-02")
+			}
+			sla = string(p.SLA)
+			if p.Excepted {
+				sla += " (excepted)"
+			}
+		}
+		row := []string{f.Package, f.Installed, fixed, string(f.Severity), risk, due, sla, kev, epss, short(f.Advisories, 3), short(f.CVEs, 3)}
 		if withHost {
 			row = append([]string{f.Host}, row...)
 		}
@@ -111,7 +122,10 @@ patchwave findings list --cve CVE-2024-6387 --all`)
 	v.StringVar(&f.Advisory, "advisory", "", "only findings from this advisory `id`")
 	v.StringVar(&f.Package, "package", "", "only this binary or source `package`")
 	hasFix := v.Bool("has-fix", false, "only findings with a fix available (--has-fix=false: only unfixed)")
-	state := v.String("state", "", "`state`: missing, no-fix or fixed (default: missing and no-fix)")
+	state := v.String("state", "", "`state`: missing, no-fix, unexpected-service or fixed (default: the open ones)")
+	v.StringVar(&f.SLA, "sla", "", "only findings whose SLA `status` is on-track, at-risk or breached")
+	excepted := v.Bool("excepted", false, "only findings covered by an exception (--excepted=false: only others)")
+	byRisk := v.Bool("by-risk", false, "highest risk first")
 	v.IntVar(&f.Limit, "limit", 0, "at most `n` findings (with --all: per request)")
 	all := v.Bool("all", false, "list every matching finding, following the pages")
 	out := v.outputFlag()
@@ -127,6 +141,12 @@ patchwave findings list --cve CVE-2024-6387 --all`)
 	}
 	if v.given("has-fix") {
 		f.HasFix = hasFix
+	}
+	if v.given("excepted") {
+		f.Excepted = excepted
+	}
+	if *byRisk {
+		f.Sort = "risk"
 	}
 	c, err := e.connect()
 	if err != nil {

@@ -25,7 +25,14 @@ type Client struct {
 	http  *http.Client
 	// UserAgent is sent with every request.
 	UserAgent string
+	// OnWarning, when set, receives the server's warnings about a request
+	// that succeeded (the Patchwave-Warning header), e.g. a selector that
+	// matches no host.
+	OnWarning func(msg string)
 }
+
+// WarningHeader carries the server's warnings about a successful request.
+const WarningHeader = "Patchwave-Warning"
 
 // New returns a client of the server at base (e.g. http://127.0.0.1:8080)
 // that authenticates with token ("" for none).
@@ -134,6 +141,11 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 			code = patchwave.EUnavailable
 		}
 		return patchwave.Errorf(code, "%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+	}
+	if c.OnWarning != nil {
+		for _, w := range resp.Header.Values(WarningHeader) {
+			c.OnWarning(w)
+		}
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)

@@ -78,7 +78,14 @@ func findingQuery(f patchwave.FindingFilter) url.Values {
 	if f.HasFix != nil {
 		q.Set("has_fix", strconv.FormatBool(*f.HasFix))
 	}
-	if f.After > 0 {
+	set("sla", f.SLA)
+	set("sort", f.Sort)
+	if f.Excepted != nil {
+		q.Set("excepted", strconv.FormatBool(*f.Excepted))
+	}
+	if f.Sort == "risk" && f.Offset > 0 {
+		q.Set("after", strconv.Itoa(f.Offset))
+	} else if f.After > 0 {
 		q.Set("after", strconv.FormatInt(f.After, 10))
 	}
 	if f.Limit > 0 {
@@ -113,6 +120,13 @@ func (c *Client) AllFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 			return all, nil
 		}
 		n, err := strconv.ParseInt(next, 10, 64)
+		if f.Sort == "risk" {
+			if err != nil || int(n) <= f.Offset {
+				return all, patchwave.Errorf(patchwave.EInternal, "server returned a bad cursor %q", next)
+			}
+			f.Offset = int(n)
+			continue
+		}
 		if err != nil || n <= f.After {
 			return all, patchwave.Errorf(patchwave.EInternal, "server returned a bad cursor %q", next)
 		}

@@ -187,3 +187,58 @@ func TestPolicyBadInput(t *testing.T) {
 		t.Errorf("site admin changing the SLA: %v", err)
 	}
 }
+
+func TestTierRulesServiceBaselinesAndWarnings(t *testing.T) {
+	ts := newServer(t, "")
+	ctx := context.Background()
+	tok := enrollToken(t, ts.Admin, map[string]any{"site": "paris", "tags": []string{"shop"}})
+	e := enroll(t, ts.URL, tok.Token, "shop-01")
+	facts := patchwave.Facts{Hostname: "shop-01", OS: patchwave.OS{ID: "debian", Family: "debian", Version: "12"}, Services: []string{"cron", "nginx", "ssh", "telnetd"}}
+	pkgs := []patchwave.Package{{Name: "bash", Version: "5.2.15-2+b7", Arch: "amd64"}}
+	if _, err := client.New(ts.URL, e.Credential).Checkin(ctx, patchwave.CheckinRequest{FactsHash: facts.Hash(), PackagesHash: patchwave.HashPackages(pkgs), Facts: &facts, Packages: &pkgs}); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	ts.Admin.OnWarning = func(m string) { warnings = append(warnings, m) }
+	if _, err := ts.Admin.CreateTierRule(ctx, client.TierRule{Selector: patchwave.MustParseSelector("tag=shop"), Tier: patchwave.TierMissionCritical}); err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings for a selector that matches: %v", warnings)
+	}
+	if _, err := ts.Admin.CreateTierRule(ctx, client.TierRule{Selector: patchwave.MustParseSelector("tag=shp"), Tier: patchwave.TierLab}); err != nil {
+		t.Fatal(err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "matches no host") {
+		t.Errorf("no warning for a selector that matches nothing: %v", warnings)
+	}
+	if _, err := ts.Admin.CreateServiceBaseline(ctx, patchwave.ServiceBaseline{Name: "web", Selector: patchwave.MustParseSelector("tag=shop"), Expected: []string{"cron", "nginx", "ssh"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Reassess(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := ts.Admin.Host(ctx, "shop-01")
+	if h.Tier != patchwave.TierMissionCritical || h.TierSource != "rule" {
+		t.Errorf("tier rule not applied: %s (%s)", h.Tier, h.TierSource)
+	}
+	fs, _ := ts.Admin.HostFindings(ctx, "shop-01")
+	if len(fs) != 1 || fs[0].Package != "service:telnetd" || fs[0].State != patchwave.FindingUnexpectedService || fs[0].Policy == nil {
+		t.Fatalf("service findings %+v", fs)
+	}
+	rep, _ := ts.Admin.Compliance(ctx, "shop-01", "", "")
+	if rep.Hosts[0].Compliance != "non-compliant" {
+		t.Errorf("host with an unexpected service: %+v", rep.Hosts)
+	}
+	// A tier set by hand is not overridden by the rule.
+	lab := patchwave.TierLab
+	if _, err := ts.Admin.UpdateHost(ctx, "shop-01", patchwave.HostUpdate{Tier: &lab}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Reassess(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := ts.Admin.Host(ctx, "shop-01"); h.Tier != patchwave.TierLab || h.TierSource != "manual" {
+		t.Errorf("manual tier overridden: %s (%s)", h.Tier, h.TierSource)
+	}
+}
