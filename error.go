@@ -57,3 +57,29 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// HTTPStatus is the HTTP status that answers an error with this code. The
+// numbers are written out so that this package needs no net/http.
+func HTTPStatus(code string) int {
+	switch code {
+	case EInvalid:
+		return 400
+	case EUnauthorized:
+		return 401
+	case EForbidden:
+		return 403
+	case ENotFound:
+		return 404
+	case EConflict:
+		return 409
+	case ETooLarge:
+		return 413
+	case ETooMany:
+		return 429
+	case EUnavailable:
+		return 503
+	case ENotSupported:
+		return 501
+	}
+	return 500
+}

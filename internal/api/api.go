@@ -177,29 +177,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // Status maps an error code to its HTTP status.
-func Status(code string) int {
-	switch code {
-	case patchwave.EInvalid:
-		return http.StatusBadRequest
-	case patchwave.EUnauthorized:
-		return http.StatusUnauthorized
-	case patchwave.EForbidden:
-		return http.StatusForbidden
-	case patchwave.ENotFound:
-		return http.StatusNotFound
-	case patchwave.EConflict:
-		return http.StatusConflict
-	case patchwave.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	case patchwave.ETooMany:
-		return http.StatusTooManyRequests
-	case patchwave.EUnavailable:
-		return http.StatusServiceUnavailable
-	case patchwave.ENotSupported:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
+func Status(code string) int { return patchwave.HTTPStatus(code) }
 
 func requestID() string {
 	b := make([]byte, 8)
