@@ -1,0 +1,149 @@
+package plan
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchwave/patchwave"
+)
+
+func TestDefaultWaves(t *testing.T) {
+	ws := DefaultWaves()
+	if len(ws) != 5 {
+		t.Fatalf("%d waves, want 5", len(ws))
+	}
+	for i, w := range ws {
+		if err := w.Validate(); err != nil {
+			t.Errorf("wave %d: %v", i, err)
+		}
+		if w.Order != i {
+			t.Errorf("wave %d has order %d", i, w.Order)
+		}
+		if i > 0 && w.StartOffset <= ws[i-1].StartOffset {
+			t.Errorf("wave %d starts no later than wave %d", i, i-1)
+		}
+	}
+	// All waves start within the default production phase.
+	if last := ws[4].StartOffset + ws[4].Deadline; last > 29*24*time.Hour {
+		t.Errorf("the last wave ends %v after the release, after the production phase", last)
+	}
+}
+
+func TestWaveValidate(t *testing.T) {
+	for _, tc := range []struct {
+		w    Wave
+		want string
+	}{
+		{Wave{}, "name is empty"},
+		{Wave{Name: "x", Soak: -1}, "must not be negative"},
+		{Wave{Name: "x", MaxErrors: -1}, "must not be negative"},
+		{Wave{Name: "x", MaxErrorsPct: 101}, "max errors % 101"},
+		{Wave{Name: "x", GateSuccessPct: -1}, "gate success % -1"},
+		{Wave{Name: "x", Reboot: "sometimes"}, `reboot "sometimes"`},
+	} {
+		if err := tc.w.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", tc.w, err, tc.want)
+		}
+	}
+}
+
+func TestAssignWaves(t *testing.T) {
+	hosts := []patchwave.Host{
+		{ID: 1, Tier: patchwave.TierLab},
+		{ID: 2, Tier: patchwave.TierBusinessOperational, Tags: []string{"pilot"}},
+		{ID: 3, Tier: patchwave.TierBusinessOperational},
+		{ID: 4, Tier: patchwave.TierMissionCritical, Tags: []string{"pilot"}},
+		{ID: 5, Tier: patchwave.TierBusinessCritical},
+		{ID: 6, Tier: patchwave.TierMissionCritical},
+		{ID: 7, Tier: "unknown"},
+	}
+	// Reversed: AssignWaves goes by Order, not by position.
+	ws := DefaultWaves()
+	for i, j := 0, len(ws)-1; i < j; i, j = i+1, j-1 {
+		ws[i], ws[j] = ws[j], ws[i]
+	}
+	got, unmatched := AssignWaves(ws, hosts)
+	want := map[int][]int64{0: {1}, 1: {2, 4}, 2: {3}, 3: {5}, 4: {6}}
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(unmatched, []int64{7}) {
+		t.Errorf("AssignWaves = %v, unmatched %v; want %v, [7]", got, unmatched, want)
+	}
+}
+
+func TestBudget(t *testing.T) {
+	for _, tc := range []struct {
+		n, pct           float64
+		total, run, want int
+	}{
+		{0, 0, 100, 0, 100},
+		{0, 0, 100, 30, 70},
+		{10, 0, 100, 3, 7},
+		{10, 0, 100, 12, 0},
+		{0, 25, 10, 0, 3}, // 2.5 rounds up
+		{0, 1, 10, 0, 1},  // at least one
+		{10, 50, 100, 0, 10},
+		{100, 5, 100, 0, 5},
+		{0, 25, 0, 0, 0},
+	} {
+		w := Wave{MaxConcurrent: int(tc.n), MaxConcurrentPct: tc.pct}
+		if got := w.Budget(tc.total, tc.run); got != tc.want {
+			t.Errorf("Budget(max %v, %v%%, total %d, running %d) = %d, want %d", tc.n, tc.pct, tc.total, tc.run, got, tc.want)
+		}
+	}
+}
+
+func TestHalted(t *testing.T) {
+	for _, tc := range []struct {
+		n             int
+		pct           float64
+		hosts, failed int
+		want          bool
+	}{
+		{0, 0, 10, 0, false},
+		{0, 0, 10, 1, true}, // no budget: the first failure halts
+		{2, 0, 10, 2, false},
+		{2, 0, 10, 3, true},
+		{0, 10, 100, 10, false},
+		{0, 10, 100, 11, true},
+		{0, 10, 5, 1, true}, // 10% of 5 rounds down to 0
+		{5, 10, 1000, 6, true},
+		{50, 1, 1000, 11, true},
+	} {
+		w := Wave{MaxErrors: tc.n, MaxErrorsPct: tc.pct}
+		if got := w.Halted(WaveStats{Hosts: tc.hosts, Failed: tc.failed}); got != tc.want {
+			t.Errorf("Halted(max %d, %v%%, %d hosts, %d failed) = %v, want %v", tc.n, tc.pct, tc.hosts, tc.failed, got, tc.want)
+		}
+	}
+}
+
+func TestGatePasses(t *testing.T) {
+	start := time.Date(2026, 11, 18, 0, 0, 0, 0, time.UTC)
+	w := Wave{Name: "pilot", MaxErrors: 3, Soak: 48 * time.Hour, GateSuccessPct: 95, GateMinHosts: 20, Approvers: []string{"alice"}}
+	done := WaveStats{Hosts: 40, Done: 40, Succeeded: 39, Failed: 1, StartedAt: start}
+	later := start.Add(72 * time.Hour)
+	for _, tc := range []struct {
+		name      string
+		s         WaveStats
+		now       time.Time
+		approvals []string
+		want      string // "" passes
+	}{
+		{"passes", done, later, []string{"bob", "alice"}, ""},
+		{"no approval", done, later, []string{"bob"}, "waiting for the approval of alice"},
+		{"soaking", done, start.Add(time.Hour), []string{"alice"}, "soaking until 2026-11-20T00:00:00Z"},
+		{"not started", WaveStats{Hosts: 40}, later, []string{"alice"}, "the wave has not started"},
+		{"running", WaveStats{Hosts: 40, Done: 30, Succeeded: 30, Running: 10, StartedAt: start}, later, []string{"alice"}, "10 tasks still running"},
+		{"not done", WaveStats{Hosts: 40, Done: 30, Succeeded: 30, StartedAt: start}, later, []string{"alice"}, "30 of 40 hosts done"},
+		{"halted", WaveStats{Hosts: 40, Done: 40, Succeeded: 36, Failed: 4, StartedAt: start}, later, []string{"alice"}, "halted: 4 failures, 3 allowed"},
+		{"low success", WaveStats{Hosts: 40, Done: 40, Succeeded: 37, Failed: 3, StartedAt: start}, later, []string{"alice"}, "first-pass success 92.5%, 95.0% needed"},
+		{"small wave: all its hosts are enough", WaveStats{Hosts: 2, Done: 2, Succeeded: 2, StartedAt: start}, later, []string{"alice"}, ""},
+		{"empty wave", WaveStats{}, later, []string{"alice"}, ""},
+		{"empty wave without approval", WaveStats{}, later, nil, "waiting for the approval of alice"},
+	} {
+		ok, why := w.GatePasses(tc.s, tc.now, tc.approvals)
+		if ok != (tc.want == "") || why != tc.want {
+			t.Errorf("%s: GatePasses = %v, %q; want %q", tc.name, ok, why, tc.want)
+		}
+	}
+}
