@@ -437,3 +437,19 @@ func (s *Server) Reassess(ctx context.Context) error {
 	s.assessor.requestAll()
 	return s.assessor.wait(ctx)
 }
+
+func (b backend) SLA(ctx context.Context) (patchwave.SLAPolicy, error) {
+	return api.LoadSLA(ctx, b.s.store)
+}
+
+func (b backend) Baselines(ctx context.Context) ([]patchwave.Baseline, error) {
+	return api.LoadBaselines(ctx, b.s.store)
+}
+
+func (b backend) Exceptions(ctx context.Context) ([]patchwave.Exception, error) {
+	return api.LoadExceptions(ctx, b.s.store)
+}
+
+func (b backend) ServiceBaselines(ctx context.Context) ([]patchwave.ServiceBaseline, error) {
+	return api.LoadServiceBaselines(ctx, b.s.store)
+}

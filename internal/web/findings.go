@@ -24,9 +24,11 @@ func parseYesNo(name, s string) (bool, error) {
 }
 
 // findingFilterForm is the findings list's filter form, as the query string
-// has it. Booleans are "true", "false" or "" (either).
+// has it. Booleans are "true", "false" or "" (either). Sort is "" (by id)
+// or "risk" (highest first).
 type findingFilterForm struct {
 	Host, Site, Tier, Severity, KEV, CVE, Package, Fix, State, Advisory string
+	SLA, Excepted, Sort                                                 string
 	Limit                                                               int
 }
 
@@ -35,7 +37,7 @@ func (f findingFilterForm) values() url.Values {
 	v := url.Values{}
 	for _, kv := range [][2]string{{"host", f.Host}, {"site", f.Site}, {"tier", f.Tier}, {"severity", f.Severity},
 		{"kev", f.KEV}, {"cve", f.CVE}, {"package", f.Package}, {"has_fix", f.Fix}, {"state", f.State},
-		{"advisory", f.Advisory}} {
+		{"advisory", f.Advisory}, {"sla", f.SLA}, {"excepted", f.Excepted}, {"sort", f.Sort}} {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
 		}
@@ -50,8 +52,11 @@ func (f findingFilterForm) values() url.Values {
 // than open ones counts as one.
 func (f findingFilterForm) Active() bool {
 	return f.Host != "" || f.Site != "" || f.Tier != "" || f.Severity != "" || f.KEV != "" || f.CVE != "" ||
-		f.Package != "" || f.Fix != "" || f.State != "" || f.Advisory != ""
+		f.Package != "" || f.Fix != "" || f.State != "" || f.Advisory != "" || f.SLA != "" || f.Excepted != ""
 }
+
+// ByRisk reports whether the list is sorted by risk, highest first.
+func (f findingFilterForm) ByRisk() bool { return f.Sort == "risk" }
 
 // Fixed reports whether the list shows fixed findings rather than open ones.
 func (f findingFilterForm) Fixed() bool { return f.State == string(patchwave.FindingFixed) }
@@ -68,14 +73,19 @@ func (f findingFilterForm) CustomLimit() int {
 var severityChoices = []patchwave.Severity{patchwave.SeverityCritical, patchwave.SeverityHigh,
 	patchwave.SeverityMedium, patchwave.SeverityLow}
 
+// slaChoices are the SLA filter's options.
+var slaChoices = []patchwave.SLAStatus{patchwave.SLAOnTrack, patchwave.SLAAtRisk, patchwave.SLABreached}
+
 // parseFindingFilter reads the findings list's query into a store filter and
-// the form that shows it.
+// the form that shows it. Sorted by risk, pages are numbered by offset:
+// after is then the number of findings on the earlier pages, as in the API.
 func parseFindingFilter(q url.Values) (patchwave.FindingFilter, findingFilterForm, error) {
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	form := findingFilterForm{
 		Host: get("host"), Site: get("site"), Tier: get("tier"), Severity: strings.ToLower(get("severity")),
 		KEV: get("kev"), CVE: get("cve"), Package: get("package"), Fix: get("has_fix"), State: strings.ToLower(get("state")),
-		Advisory: get("advisory"), Limit: PageSize,
+		Advisory: get("advisory"), SLA: strings.ToLower(get("sla")), Excepted: get("excepted"),
+		Sort: strings.ToLower(get("sort")), Limit: PageSize,
 	}
 	if len(form.CVE) > 4 && strings.EqualFold(form.CVE[:4], "cve-") {
 		form.CVE = strings.ToUpper(form.CVE)
@@ -107,7 +117,7 @@ func parseFindingFilter(q url.Values) (patchwave.FindingFilter, findingFilterFor
 		name string
 		form *string
 		dst  **bool
-	}{{"kev", &form.KEV, &f.KEV}, {"has_fix", &form.Fix, &f.HasFix}} {
+	}{{"kev", &form.KEV, &f.KEV}, {"has_fix", &form.Fix, &f.HasFix}, {"excepted", &form.Excepted, &f.Excepted}} {
 		if *b.form == "" {
 			continue
 		}
@@ -125,12 +135,32 @@ func parseFindingFilter(q url.Values) (patchwave.FindingFilter, findingFilterFor
 	default:
 		return f, form, patchwave.Errorf(patchwave.EInvalid, "state must be open or fixed, not %q", form.State)
 	}
+	if form.SLA != "" {
+		if !slices.Contains(slaChoices, patchwave.SLAStatus(form.SLA)) {
+			return f, form, patchwave.Errorf(patchwave.EInvalid, "sla must be on-track, at-risk or breached, not %q", form.SLA)
+		}
+		f.SLA = form.SLA
+	}
+	switch form.Sort {
+	case "", "id":
+		form.Sort = ""
+	case "risk":
+		f.Sort = "risk"
+	default:
+		return f, form, patchwave.Errorf(patchwave.EInvalid, "sort must be id or risk, not %q", form.Sort)
+	}
 	if s := q.Get("after"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
+		switch {
+		case f.Sort == "risk" && (err != nil || n < 0 || n > 1<<31-1):
+			return f, form, patchwave.Errorf(patchwave.EInvalid, "after must be a number of findings, not %q", s)
+		case err != nil || n < 0:
 			return f, form, patchwave.Errorf(patchwave.EInvalid, "after must be a finding id, not %q", s)
+		case f.Sort == "risk":
+			f.Offset = int(n)
+		default:
+			f.After = n
 		}
-		f.After = n
 	}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -157,6 +187,9 @@ type findingsTable struct {
 type findingSummary struct {
 	Total, Critical, High, Medium, Low, Other int
 	KEV, Ransomware, NoFix, Hosts             int
+	// Judged counts the findings with a policy outcome; the others are
+	// not assessed against the policy yet.
+	Judged, Breached, AtRisk, Excepted int
 }
 
 // summarize counts fs.
@@ -186,6 +219,17 @@ func summarize(fs []patchwave.Finding) findingSummary {
 		if f.Fixed == "" {
 			s.NoFix++
 		}
+		if p := f.Policy; p != nil {
+			s.Judged++
+			switch {
+			case p.Excepted:
+				s.Excepted++
+			case p.SLA == patchwave.SLABreached:
+				s.Breached++
+			case p.SLA == patchwave.SLAAtRisk:
+				s.AtRisk++
+			}
+		}
 		key := f.Host
 		if f.HostID != 0 {
 			key = strconv.FormatInt(f.HostID, 10)
@@ -196,11 +240,13 @@ func summarize(fs []patchwave.Finding) findingSummary {
 	return s
 }
 
-// sortFindings orders a complete list of findings for reading: known
-// exploited first, then by severity, CVSS, EPSS, and package.
+// sortFindings orders a complete list of findings for reading: highest
+// risk first, then known exploited, then by severity, CVSS, EPSS, and
+// package.
 func sortFindings(fs []patchwave.Finding) {
 	slices.SortStableFunc(fs, func(a, b patchwave.Finding) int {
 		return cmp.Or(
+			cmp.Compare(riskOf(b), riskOf(a)),
 			cmp.Compare(b2i(b.KEV != nil), b2i(a.KEV != nil)),
 			cmp.Compare(b.Severity.Rank(), a.Severity.Rank()),
 			cmp.Compare(b.CVSS, a.CVSS),
@@ -209,6 +255,14 @@ func sortFindings(fs []patchwave.Finding) {
 			cmp.Compare(a.Package, b.Package),
 		)
 	})
+}
+
+// riskOf is a finding's risk score, or 0 when it has not been judged.
+func riskOf(f patchwave.Finding) float64 {
+	if f.Policy == nil {
+		return 0
+	}
+	return f.Policy.Risk.Score
 }
 
 func b2i(b bool) int {
@@ -227,6 +281,7 @@ type findingsPage struct {
 	Sites      []string
 	Tiers      []patchwave.Tier
 	Severities []patchwave.Severity
+	SLAs       []patchwave.SLAStatus
 	NextURL    string
 	FirstURL   string // set on any page but the first
 	ClearURL   string
@@ -259,10 +314,13 @@ func (h *Handler) getFindings(w http.ResponseWriter, r *http.Request) error {
 		Table: findingsTable{ID: "findings", Label: title + " on this page", ShowHost: true,
 			Fixed: form.Fixed(), Rows: findings},
 		Summary: summarize(findings), Filter: form, Sites: sites, Tiers: patchwave.Tiers,
-		Severities: severityChoices, ClearURL: "/findings", Paged: f.After > 0,
+		Severities: severityChoices, SLAs: slaChoices, ClearURL: "/findings", Paged: f.After > 0 || f.Offset > 0,
+	}
+	if form.ByRisk() {
+		p.ClearURL = "/findings?sort=risk" // clearing the filters keeps the order
 	}
 	v := form.values()
-	if f.After > 0 {
+	if p.Paged {
 		p.FirstURL = "/findings"
 		if len(v) > 0 {
 			p.FirstURL += "?" + v.Encode()

@@ -81,6 +81,18 @@ func parsePages(st *staticFiles) *pages {
 		"redactURL": redactURL,
 		"isCVE":     func(s string) bool { return strings.HasPrefix(s, "CVE-") },
 		"pastDue":   func(t time.Time) bool { return !t.IsZero() && t.Before(now()) },
+
+		"slaBadge":        slaBadge,
+		"complianceBadge": complianceBadge,
+		"approvalBadge":   approvalBadge,
+		"riskClass":       riskClass,
+		"riskPartLabel":   riskPartLabel,
+		"score":           score,
+		"tierSourceLabel": tierSourceLabel,
+		"stateClass":      exceptionStateClass,
+		"kindLabel":       kindLabel,
+		"capitalize":      capitalize,
+		"hostNameURL":     hostNameURL,
 	}
 	// The layout and the partials (files named _*.html), which pages share.
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS,

@@ -1,7 +1,10 @@
 // Package web is Patchwave's server-rendered user interface: sign-in, the
-// host list and the host page with its missing patches, the fleet's
-// findings, advisories and the state of the advisory feeds, rendered with html/template from embedded
-// templates and static files. It stores nothing itself; everything it shows
+// host list and the host page with its missing patches and compliance, the
+// fleet's findings with their due dates and risk, advisories, the state of
+// the advisory feeds, and the patch policy (SLA, baselines, exceptions),
+// rendered with html/template from embedded templates and static files.
+// The policy pages are read-only: policy changes go through the API and the
+// CLI, which the pages name. It stores nothing itself; everything it shows
 // comes through the small Backend interface that the server implements over
 // the store and the authentication service.
 //
@@ -60,6 +63,14 @@ type Backend interface {
 	Advisory(ctx context.Context, id string) (patchwave.Advisory, []patchwave.Finding, error)
 	// Feeds returns the advisory feeds and the state of their last synchronisation.
 	Feeds(ctx context.Context) ([]patchwave.Feed, error)
+	// SLA returns the SLA policy in force (the default one when none is stored).
+	SLA(ctx context.Context) (patchwave.SLAPolicy, error)
+	// Baselines returns every patch approval baseline.
+	Baselines(ctx context.Context) ([]patchwave.Baseline, error)
+	// Exceptions returns every exception, with its State as of now.
+	Exceptions(ctx context.Context) ([]patchwave.Exception, error)
+	// ServiceBaselines returns every service baseline.
+	ServiceBaselines(ctx context.Context) ([]patchwave.ServiceBaseline, error)
 }
 
 // CookieName is the name of the session cookie.
@@ -124,6 +135,8 @@ func (h *Handler) routes() {
 	m.Handle("GET /findings", h.handle(h.auth(h.getFindings)))
 	m.Handle("GET /advisories/{id}", h.handle(h.auth(h.getAdvisory)))
 	m.Handle("GET /feeds", h.handle(h.auth(h.getFeeds)))
+	m.Handle("GET /policy", h.handle(h.auth(h.getPolicy)))
+	m.Handle("GET /exceptions", h.handle(h.auth(h.getExceptions)))
 	m.Handle("GET /static/{file}", h.handle(h.getStatic))
 	m.Handle("GET /favicon.ico", h.handle(h.getFavicon))
 }
@@ -284,27 +297,7 @@ func httpStatus(err error) int {
 	if errors.As(err, &se) {
 		return se.status
 	}
-	switch patchwave.ErrorCode(err) {
-	case patchwave.EInvalid:
-		return http.StatusBadRequest
-	case patchwave.EUnauthorized:
-		return http.StatusUnauthorized
-	case patchwave.EForbidden:
-		return http.StatusForbidden
-	case patchwave.ENotFound:
-		return http.StatusNotFound
-	case patchwave.EConflict:
-		return http.StatusConflict
-	case patchwave.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	case patchwave.ETooMany:
-		return http.StatusTooManyRequests
-	case patchwave.EUnavailable:
-		return http.StatusServiceUnavailable
-	case patchwave.ENotSupported:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
+	return patchwave.HTTPStatus(patchwave.ErrorCode(err))
 }
 
 // errorPage is what the error template shows.

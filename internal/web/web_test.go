@@ -38,6 +38,12 @@ type fakeBackend struct {
 	advisories    map[string]patchwave.Advisory
 	advisoryAsked []string
 	feeds         []patchwave.Feed
+
+	sla              patchwave.SLAPolicy
+	baselines        []patchwave.Baseline
+	exceptions       []patchwave.Exception
+	serviceBaselines []patchwave.ServiceBaseline
+	failPolicy       error // returned by the policy methods when set
 }
 
 func newFakeBackend() *fakeBackend {
@@ -48,7 +54,7 @@ func newFakeBackend() *fakeBackend {
 	firstSeen := time.Now().Add(-3 * 24 * time.Hour)
 	due := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
 	published := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
-	return &fakeBackend{
+	b := &fakeBackend{
 		users:    map[string]string{"alice": "correct horse"},
 		sessions: map[string]patchwave.User{"tok-alice": {ID: 1, Name: "alice", Role: patchwave.RoleAdmin}},
 		hosts: []patchwave.Host{
@@ -108,6 +114,8 @@ func newFakeBackend() *fakeBackend {
 				LastAttempt: &seen, Error: `fetch: 503 <b>Service Unavailable</b>`},
 		},
 	}
+	addPolicy(b)
+	return b
 }
 
 func (b *fakeBackend) Login(ctx context.Context, name, password string) (string, patchwave.User, error) {
