@@ -100,6 +100,14 @@ func (a *API) table() []route {
 		{method: "DELETE", path: "/api/v1/tier-rules/{name}", summary: "Delete a tier rule by id", auth: authUser, status: http.StatusNoContent, h: a.deletePolicy(store.PolicyTierRule, "tier rule")},
 		{method: "GET", path: "/api/v1/compliance", summary: "Each host's compliance state under the policy, with counts", auth: authUser, out: complianceReport{}, query: []string{"host", "site", "tier", "tag", "os"}, h: a.compliance},
 
+		{method: "GET", path: "/api/v1/cadence", summary: "The release cadence: the release rule, its time zone and the phases of a cycle", auth: authUser, out: cadenceT{}, h: a.getCadence},
+		{method: "PUT", path: "/api/v1/cadence", summary: "Replace the release cadence (admins, operators)", auth: authUser, in: cadenceT{}, out: cadenceT{}, h: a.putCadence},
+		{method: "GET", path: "/api/v1/cycles", summary: "Release cycles with the dates of their phases (default: the next 3)", auth: authUser, out: cycleList{}, query: []string{"from", "to", "count"}, h: a.listCycles},
+		{method: "GET", path: "/api/v1/windows", summary: "Maintenance windows, each with its next openings", auth: authUser, out: windowList{}, h: a.listWindows},
+		{method: "POST", path: "/api/v1/windows", summary: "Add a maintenance window or, with blocking, a change freeze (admins, operators)", auth: authUser, in: windowT{}, out: windowT{}, status: http.StatusCreated, h: a.createWindow},
+		{method: "DELETE", path: "/api/v1/windows/{name}", summary: "Delete a maintenance window", auth: authUser, status: http.StatusNoContent, h: a.deletePolicy(store.PolicyWindow, "window")},
+		{method: "GET", path: "/api/v1/hosts/{host}/windows", summary: "A host's windows and next openings (blocking windows taken out)", auth: authUser, out: hostWindows{}, query: []string{"count"}, h: a.hostWindowsOf},
+
 		{method: "POST", path: "/api/v1/agent/enroll", summary: "An agent trades an enrollment token for its own credential", auth: authNone, in: enrollRequestT{}, out: enrollResponseT{}, h: a.enroll},
 		{method: "POST", path: "/api/v1/agent/checkin", summary: "An agent reports its state (hashes; facts and packages when they changed)", auth: authAgent, in: checkinRequestT{}, out: checkinResponseT{}, h: a.checkin},
 

@@ -73,6 +73,8 @@ func run(ctx context.Context, e env, args []string) int {
 		{"exceptions", "exclusions, restrictions and risk acceptances", nounRunner("exceptions", exceptionVerbs())},
 		{"tier-rules", "rules that set hosts' criticality tiers", nounRunner("tier-rules", tierRuleVerbs())},
 		{"service-baselines", "services expected to run on hosts", nounRunner("service-baselines", serviceBaselineVerbs())},
+		{"cycles", "release cycles and the dates of their phases", nounRunner("cycles", cycleVerbs())},
+		{"windows", "maintenance windows and change freezes", nounRunner("windows", windowVerbs())},
 		{"server", "run the Patchwave server (API, web UI, schedulers)", runServer},
 		{"agent", "run the agent on a host: enroll, check in, run tasks", runAgent},
 		{"bench", "load-test a server with simulated agents", runBench},

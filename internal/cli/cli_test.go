@@ -94,6 +94,11 @@ var verbFlagsWanted = map[string][]string{
 	"service-baselines list":   {"-o"},
 	"service-baselines add":    {"--selector", "--expected"},
 	"service-baselines delete": {},
+	"cycles list":              {"--count", "--from", "--to", "-o"},
+	"windows add":              {"--rrule", "--start", "--time-zone", "--duration", "--cut-off", "--selector", "--blocking", "-o"},
+	"windows list":             {"-o"},
+	"windows delete":           {},
+	"windows next":             {"--count", "-o"},
 }
 
 func TestVerbHelp(t *testing.T) {
