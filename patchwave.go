@@ -405,6 +405,10 @@ type EnrollToken struct {
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	Revoked   bool      `json:"revoked"`
+	// AllowReenroll lets the token take over a host whose agent is still
+	// enrolled (a reinstalled machine keeping its name). Without it such
+	// an enrollment is refused, so that a token cannot take over hosts.
+	AllowReenroll bool `json:"allow_reenroll,omitempty"`
 }
 
 // APIToken is a long-lived credential for scripts and the CLI.

@@ -433,6 +433,8 @@ type enrollTokenRequest struct {
 	Tags      []string `json:"tags,omitempty"`
 	MaxUses   int      `json:"max_uses,omitempty"`
 	ExpiresIn string   `json:"expires_in,omitempty"` // a Go duration: 24h, 168h
+	// AllowReenroll lets the token take over hosts whose agent is enrolled.
+	AllowReenroll bool `json:"allow_reenroll,omitempty"`
 }
 
 // DefaultEnrollTTL is how long an enrollment token lasts unless told.
@@ -457,7 +459,7 @@ func (a *API) createEnrollToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, MaxBody, &req); err != nil {
 		return err
 	}
-	t := patchwave.EnrollToken{Site: req.Site, MaxUses: req.MaxUses, CreatedBy: user(r).Name}
+	t := patchwave.EnrollToken{Site: req.Site, MaxUses: req.MaxUses, CreatedBy: user(r).Name, AllowReenroll: req.AllowReenroll}
 	if req.Site != "" {
 		if err := patchwave.ValidLabel("site", req.Site); err != nil {
 			return err
@@ -495,7 +497,8 @@ func (a *API) createEnrollToken(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		return tx.Audit(u.Name, "enroll_token.create", fmt.Sprintf("enroll_token:%d", t.ID),
-			map[string]any{"site": t.Site, "tier": t.Tier, "tags": t.Tags, "max_uses": t.MaxUses, "expires_at": t.ExpiresAt})
+			map[string]any{"site": t.Site, "tier": t.Tier, "tags": t.Tags, "max_uses": t.MaxUses, "expires_at": t.ExpiresAt,
+				"allow_reenroll": t.AllowReenroll})
 	})
 	if err != nil {
 		return err

@@ -38,6 +38,7 @@ func runEnrollTokensCreate(ctx context.Context, e env, args []string) error {
 	v.Var(&tags, "tags", "the tags of the hosts that enroll, a comma-separated `list`")
 	v.IntVar(&req.MaxUses, "max-uses", 0, "how many hosts may enroll with it, `n`; 0 for no limit")
 	v.Var((*durationFlag)(&req.Expires), "expires", "how long the token is valid, a `duration` such as 168h")
+	v.BoolVar(&req.AllowReenroll, "allow-reenroll", false, "let it take over hosts whose agent is already enrolled (reinstalled machines)")
 	out := v.outputFlag()
 	if _, err := v.parse(args); err != nil {
 		return err
@@ -75,6 +76,9 @@ func runEnrollTokensCreate(ctx context.Context, e env, args []string) error {
 	k.line("  Tags", list(tok.Tags))
 	k.line("  Uses", uses(tok))
 	k.line("  Expires", when(tok.ExpiresAt))
+	if tok.AllowReenroll {
+		k.line("  Re-enroll", "may take over enrolled hosts")
+	}
 	if err := k.flush(); err != nil {
 		return err
 	}

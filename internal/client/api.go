@@ -220,6 +220,8 @@ type EnrollTokenRequest struct {
 	Tags    []string       `json:"tags"`
 	MaxUses int            `json:"max_uses"`             // 0: unlimited
 	Expires string         `json:"expires_in,omitempty"` // a Go duration, e.g. 168h; "" for the server's default
+	// AllowReenroll lets the token take over hosts whose agent is enrolled.
+	AllowReenroll bool `json:"allow_reenroll,omitempty"`
 }
 
 // CreateEnrollToken creates an enrollment token. The answer is the only

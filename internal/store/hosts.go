@@ -375,9 +375,14 @@ func (tx *Tx) DeleteHost(key string) (patchwave.Host, error) {
 }
 
 // EnrollHost creates the host of a newly enrolled agent, or adopts the
-// existing host of the same name (an imported asset gaining an agent, or a
-// reinstalled machine), giving it the new credential. Settings from the
-// token apply to new hosts and fill empty fields of adopted ones.
+// existing host of the same name, giving it the new credential. Settings
+// from the token apply to new hosts and fill empty fields of adopted ones.
+//
+// Adoption is how an imported asset gains its agent, so an agentless host
+// is adopted when the token's site, if it has one, is the host's (or the
+// host has none). A host whose agent is enrolled is refused unless the
+// token allows re-enrollment (a reinstalled machine), with the same site
+// rule; a revoked host is always refused, until it is deleted.
 func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash string) (h patchwave.Host, adopted bool, err error) {
 	tier, source := t.Tier, "token"
 	if tier == "" {
@@ -386,7 +391,12 @@ func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash st
 	tags, _ := json.Marshal(nonNil(t.Tags))
 	services, _ := json.Marshal(nonNil(f.Services))
 	var id int64
-	err = tx.queryRow(`SELECT id FROM hosts WHERE hostname = ?`, f.Hostname).Scan(&id)
+	var site, curTier string
+	var managed int
+	var cred sql.NullString
+	var revoked sql.NullInt64
+	err = tx.queryRow(`SELECT id, site, tier, managed, credential_hash, revoked_at FROM hosts WHERE hostname = ?`, f.Hostname).
+		Scan(&id, &site, &curTier, &managed, &cred, &revoked)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		id, err = tx.insert(`INSERT INTO hosts (hostname, fqdn, site, tier, owner, tags, os_family, os_id, os_name, os_version, os_codename,
@@ -395,27 +405,43 @@ func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash st
 			f.Hostname, f.FQDN, t.Site, string(tier), string(tags), f.OS.Family, f.OS.ID, f.OS.Name, f.OS.Version, f.OS.Codename,
 			f.Kernel, f.Arch, f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID,
 			ms_(tx.now), ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro), source)
+		if isUnique(err) { // another agent of that name enrolled meanwhile
+			return h, false, patchwave.Errorf(patchwave.EConflict, "host %s is already enrolled: revoke and delete it, or enroll with a token created with --allow-reenroll", f.Hostname)
+		}
 		if err != nil {
 			return h, false, fmt.Errorf("enroll host %s: %w", f.Hostname, err)
 		}
+		site = t.Site
 	case err != nil:
 		return h, false, fmt.Errorf("enroll host %s: %w", f.Hostname, err)
 	default:
+		switch {
+		case revoked.Valid:
+			return h, false, patchwave.Errorf(patchwave.EConflict, "host %s is revoked: delete it to enroll it again", f.Hostname)
+		case managed != 0 && cred.Valid && !t.AllowReenroll:
+			return h, false, patchwave.Errorf(patchwave.EConflict, "host %s is already enrolled: revoke and delete it, or enroll with a token created with --allow-reenroll", f.Hostname)
+		case t.Site != "" && site != "" && site != t.Site:
+			return h, false, patchwave.Errorf(patchwave.EForbidden, "host %s is at site %s: enrollment token %s is for site %s", f.Hostname, site, t.Prefix, t.Site)
+		}
 		adopted = true
 		_, err = tx.exec(`UPDATE hosts SET fqdn = ?, site = CASE WHEN site = '' THEN ? ELSE site END,
 			tags = CASE WHEN tags = '[]' THEN ? ELSE tags END, os_family = ?, os_id = ?, os_name = ?, os_version = ?,
 			os_codename = ?, kernel = ?, arch = ?, uptime = ?, services = ?, facts_hash = ?, managed = 1, agent_version = ?,
-			credential_hash = ?, enroll_token_id = ?, enrolled_at = ?, last_seen_at = ?, revoked_at = NULL, updated_at = ?, pro = ? WHERE id = ?`,
+			credential_hash = ?, enroll_token_id = ?, enrolled_at = ?, last_seen_at = ?, updated_at = ?, pro = ? WHERE id = ?`,
 			f.FQDN, t.Site, string(tags), f.OS.Family, f.OS.ID, f.OS.Name, f.OS.Version, f.OS.Codename, f.Kernel, f.Arch,
 			f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID, ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro), id)
 		if err != nil {
 			return h, false, fmt.Errorf("enroll host %s: %w", f.Hostname, err)
 		}
+		if site == "" {
+			site = t.Site
+		}
+		tier = patchwave.Tier(curTier)
 	}
 	if err := tx.setInterfaces(id, f.Interfaces); err != nil {
 		return h, false, err
 	}
-	return patchwave.Host{ID: id, Hostname: f.Hostname, Site: t.Site, Tier: tier}, adopted, nil
+	return patchwave.Host{ID: id, Hostname: f.Hostname, Site: site, Tier: tier}, adopted, nil
 }
 
 func (tx *Tx) setInterfaces(hostID int64, ifs []patchwave.Interface) error {
