@@ -231,6 +231,9 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 		i := invalidUTF8(b)
 		return patchwave.Errorf(patchwave.EInvalid, "request body is not valid UTF-8 at byte %d (near %q)", i, b[max(0, i-20):min(len(b), i+4)])
 	}
+	if err := checkSurrogates(b); err != nil { // likewise for "\ud800"
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
