@@ -43,6 +43,9 @@ type CheckinResponse struct {
 	NeedPackages bool `json:"need_packages,omitempty"`
 	// CheckinInterval is how often to check in, in seconds.
 	CheckinInterval int `json:"checkin_interval"`
+	// Tasks are the tasks due on the host now; the same task comes again
+	// on every check-in until the agent reports it started.
+	Tasks []AgentTask `json:"tasks,omitempty"`
 }
 
 // Stale reports whether a host last seen at seen is stale at now.

@@ -132,9 +132,68 @@ func (a *API) checkin(w http.ResponseWriter, r *http.Request) error {
 			a.onInventory(st.HostID)
 		}
 	}
+	if due, err := a.store.HasDueTasks(r.Context(), st.HostID); err != nil {
+		return err
+	} else if due {
+		err := a.store.Write(r.Context(), func(tx *store.Tx) error {
+			var err error
+			resp.Tasks, err = tx.DispatchTasks(st.HostID)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
 	a.seen.Record(st.HostID, store.Seen{At: time.Now(), Uptime: req.Uptime})
 	a.metrics.checkins.Add(1)
 	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// taskResults stores what an agent reports about its tasks. Reports are
+// idempotent by task and attempt; results for tasks the host does not
+// have are acknowledged too (the agent may drop them) and logged.
+func (a *API) taskResults(w http.ResponseWriter, r *http.Request) error {
+	st := agent(r)
+	var req patchwave.TaskResults
+	if err := decode(w, r, MaxAgentBody, &req); err != nil {
+		return err
+	}
+	if len(req.Results) == 0 {
+		return patchwave.Errorf(patchwave.EInvalid, "results is empty")
+	}
+	if len(req.Results) > patchwave.MaxTaskResults {
+		return patchwave.Errorf(patchwave.EInvalid, "%d results, at most %d at once", len(req.Results), patchwave.MaxTaskResults)
+	}
+	for _, res := range req.Results {
+		if err := res.Validate(); err != nil {
+			return err
+		}
+	}
+	out := patchwave.TaskResultsResponse{Accepted: []int64{}}
+	changed := false
+	err := a.store.Write(r.Context(), func(tx *store.Tx) error {
+		out.Accepted, changed = out.Accepted[:0], false
+		for _, res := range req.Results {
+			known, ch, err := tx.ReportTask(st.HostID, res)
+			if err != nil {
+				return err
+			}
+			if !known {
+				a.log.Warn("result for an unknown task", "host_id", st.HostID, "task", res.TaskID)
+			}
+			changed = changed || ch
+			out.Accepted = append(out.Accepted, res.TaskID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if changed {
+		a.rolloutChanged()
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

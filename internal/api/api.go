@@ -51,6 +51,7 @@ type API struct {
 	onInventory     func(hostID int64)
 	policyChanged   PolicyChanged
 	location        *time.Location
+	onRollout       func()
 }
 
 // Config configures an API.
@@ -64,13 +65,14 @@ type Config struct {
 	OnInventory     func(hostID int64) // called after a host's facts or packages changed
 	PolicyChanged   PolicyChanged      // called after the policy changed
 	Location        *time.Location     // the organisation's time zone, for cycle deadlines
+	RolloutChanged  func()             // called after a release, a rollout or a task result changed
 }
 
 // New returns the API over cfg.Store.
 func New(cfg Config) *API {
 	a := &API{store: cfg.Store, log: cfg.Logger, checkinInterval: cfg.CheckinInterval, seen: cfg.Seen,
 		metrics: cfg.Metrics, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), feeds: cfg.Feeds, onInventory: cfg.OnInventory,
-		policyChanged: cfg.PolicyChanged, location: cfg.Location}
+		policyChanged: cfg.PolicyChanged, location: cfg.Location, onRollout: cfg.RolloutChanged}
 	if a.location == nil {
 		a.location = time.UTC
 	}

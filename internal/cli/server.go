@@ -49,6 +49,8 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 	v.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	v.DurationVar(&cfg.CheckinInterval, "checkin-interval", time.Hour, "how often agents check in")
 	v.DurationVar(&cfg.StaleAfter, "stale-after", 72*time.Hour, "a managed host not seen for this long is stale")
+	v.DurationVar(&cfg.RolloutInterval, "rollout-interval", 15*time.Second, "how often the rollout driver looks at running releases")
+	v.BoolVar(&cfg.NoRollouts, "no-rollouts", false, "do not drive rollouts on this replica (another replica does)")
 	logFormat := v.String("log-format", "text", "log format: text or json")
 	logLevel := v.String("log-level", "info", "log level: debug, info, warn or error")
 	if _, err := v.parse(args); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/patchwave/patchwave"
@@ -24,6 +25,10 @@ type Wave struct {
 	Order    int
 	Name     string
 	Selector patchwave.Selector
+	// Hosts names hosts the wave takes whatever their attributes (by
+	// hostname, ignoring case); with Hosts set, a zero Selector matches
+	// nobody else.
+	Hosts []string
 	// StartOffset is when the wave may start, after the release.
 	StartOffset time.Duration
 	// MaxConcurrent and MaxConcurrentPct (of the wave's hosts) bound the
@@ -43,9 +48,12 @@ type Wave struct {
 	// finished tasks (or all of the wave's hosts, if fewer).
 	GateSuccessPct float64
 	GateMinHosts   int
-	// Approvers must all approve before promotion (users or roles, as
-	// the caller resolves them).
-	Approvers []string
+	// Approvers must all approve before the wave is promoted (for wave 0:
+	// the lab sign-off); StartApprovers before it starts (e.g. a business
+	// owner, for mission-critical systems). Each entry is a user name or
+	// a role; the caller resolves them.
+	Approvers      []string
+	StartApprovers []string
 	// Reboot is RebootIfNeeded (the default, ""), RebootNever or
 	// RebootAlways.
 	Reboot string
@@ -67,6 +75,20 @@ func (w Wave) Validate() error {
 		return bad("start offset, soak and deadline must not be negative")
 	case w.MaxConcurrent < 0 || w.MaxErrors < 0 || w.GateMinHosts < 0:
 		return bad("max concurrent, max errors and gate minimum must not be negative")
+	case w.StartOffset > 366*24*time.Hour || w.Soak > 366*24*time.Hour || w.Deadline > 366*24*time.Hour:
+		return bad("start offset, soak and deadline must be at most a year")
+	case len(w.Hosts) > 10000 || len(w.Approvers)+len(w.StartApprovers) > 64:
+		return bad("at most 10000 hosts and 64 approvers")
+	}
+	for _, h := range w.Hosts {
+		if err := patchwave.ValidHostname(h); err != nil {
+			return bad("hosts: %s", patchwave.ErrorMessage(err))
+		}
+	}
+	for _, a := range append(slices.Clone(w.Approvers), w.StartApprovers...) {
+		if err := patchwave.ValidLabel("approver", a); err != nil {
+			return bad("%s", patchwave.ErrorMessage(err))
+		}
 	}
 	for _, p := range []struct {
 		name string
@@ -82,25 +104,42 @@ func (w Wave) Validate() error {
 	return nil
 }
 
+// Matches reports whether the wave's selector or host list takes h.
+func (w Wave) Matches(h patchwave.Host) bool {
+	for _, n := range w.Hosts {
+		if strings.EqualFold(n, h.Hostname) {
+			return true
+		}
+	}
+	if len(w.Hosts) > 0 && w.Selector.IsZero() {
+		return false
+	}
+	return w.Selector.Matches(h)
+}
+
 // DefaultWaves returns the common five rings, least critical first. The
-// first matching wave takes a host, so the pilot tag comes before the
-// tiers.
+// first matching wave takes a host, so the tags come before the tiers,
+// and the last wave takes every host left.
 //
-//	0 lab               tier=lab: lab test servers and IT members' machines
-//	1 pilot             tag=pilot: development and low-risk servers, some engineering machines
-//	2 early             tier=business-operational
-//	3 broad             tier=business-critical
-//	4 mission-critical  tier=mission-critical, with a business owner's approval
+//	0 lab               tier=lab, tag=it-pilot: lab test servers and IT members' machines
+//	1 pilot             tag=pilot|dev: development and low-risk servers, some engineering machines
+//	2 early             tier=business-operational, tag=qa: QA and medium-risk servers
+//	3 broad             tier=business-critical: production high-risk servers
+//	4 mission-critical  everything left: mission-critical servers and the remaining hosts,
+//	                    started only with an approver's consent
 //
-// Wave 0 starts the day after the release (the evaluation phase); the
-// others from the production phase (day 8), five days apart.
+// Tag the machines of selected IT members it-pilot and a site's
+// workstations qa (or edit the waves) to follow the usual practice. Wave 0
+// starts the day after the release (the evaluation phase) and needs the
+// lab sign-off of an approver; the others start from the production phase
+// (day 8), five days apart.
 func DefaultWaves() []Wave {
 	day := 24 * time.Hour
 	return []Wave{
 		{Order: 0, Name: "lab", Selector: patchwave.MustParseSelector("tier=lab"), StartOffset: 1 * day,
 			MaxConcurrentPct: 100, MaxErrorsPct: 20, Soak: 2 * day, GateSuccessPct: 95, GateMinHosts: 1,
 			Approvers: []string{"approver"}, Reboot: RebootIfNeeded, Deadline: 5 * day},
-		{Order: 1, Name: "pilot", Selector: patchwave.MustParseSelector("tag=pilot"), StartOffset: 8 * day,
+		{Order: 1, Name: "pilot", Selector: patchwave.MustParseSelector("tag=pilot|dev"), StartOffset: 8 * day,
 			MaxConcurrentPct: 25, MaxErrors: 5, MaxErrorsPct: 10, Soak: 2 * day, GateSuccessPct: 95, GateMinHosts: 5,
 			Reboot: RebootIfNeeded, Deadline: 5 * day},
 		{Order: 2, Name: "early", Selector: patchwave.MustParseSelector("tier=business-operational"), StartOffset: 13 * day,
@@ -109,9 +148,9 @@ func DefaultWaves() []Wave {
 		{Order: 3, Name: "broad", Selector: patchwave.MustParseSelector("tier=business-critical"), StartOffset: 18 * day,
 			MaxConcurrentPct: 10, MaxErrors: 20, MaxErrorsPct: 3, Soak: 2 * day, GateSuccessPct: 98, GateMinHosts: 20,
 			Reboot: RebootIfNeeded, Deadline: 5 * day},
-		{Order: 4, Name: "mission-critical", Selector: patchwave.MustParseSelector("tier=mission-critical"), StartOffset: 23 * day,
+		{Order: 4, Name: "mission-critical", StartOffset: 23 * day,
 			MaxConcurrentPct: 5, MaxConcurrent: 10, MaxErrors: 1, Soak: 0, GateSuccessPct: 99, GateMinHosts: 1,
-			Approvers: []string{"business-owner"}, Reboot: RebootIfNeeded, Deadline: 5 * day},
+			StartApprovers: []string{"approver"}, Reboot: RebootIfNeeded, Deadline: 5 * day},
 	}
 }
 
@@ -123,7 +162,7 @@ func AssignWaves(waves []Wave, hosts []patchwave.Host) (byWave map[int][]int64, 
 	slices.SortStableFunc(ws, func(a, b Wave) int { return a.Order - b.Order })
 	byWave = make(map[int][]int64, len(ws))
 	for _, h := range hosts {
-		i := slices.IndexFunc(ws, func(w Wave) bool { return w.Selector.Matches(h) })
+		i := slices.IndexFunc(ws, func(w Wave) bool { return w.Matches(h) })
 		if i < 0 {
 			unmatched = append(unmatched, h.ID)
 			continue
@@ -133,11 +172,15 @@ func AssignWaves(waves []Wave, hosts []patchwave.Host) (byWave map[int][]int64, 
 	return byWave, unmatched
 }
 
-// WaveStats is the progress of a wave's tasks. Done counts finished
-// tasks (Succeeded + Failed, first attempts).
+// WaveStats is the progress of a wave's tasks. Done counts hosts whose
+// first attempt finished, Succeeded those whose first attempt succeeded
+// (first-pass success); Failed the tasks failed now (a retry that
+// succeeds takes its host out); Running the live tasks. Missed counts
+// the hosts given up on when the wave's deadline passed with no result
+// (offline, or no window in time): they do not hold up the gate.
 type WaveStats struct {
-	Hosts, Done, Succeeded, Failed, Running int
-	StartedAt                               time.Time
+	Hosts, Done, Succeeded, Failed, Running, Missed int
+	StartedAt                                       time.Time
 }
 
 // pctOf returns pct percent of n, rounded up.
@@ -191,14 +234,7 @@ func (w Wave) Halted(s WaveStats) bool {
 // over; every approver's approval. A wave without hosts passes on its
 // approvals alone.
 func (w Wave) GatePasses(s WaveStats, now time.Time, approvals []string) (bool, string) {
-	approved := func() (bool, string) {
-		for _, a := range w.Approvers {
-			if !slices.Contains(approvals, a) {
-				return false, fmt.Sprintf("waiting for the approval of %s", a)
-			}
-		}
-		return true, ""
-	}
+	approved := func() (bool, string) { return allApproved(w.Approvers, approvals, "promotion") }
 	if s.Hosts == 0 {
 		return approved()
 	}
@@ -209,7 +245,7 @@ func (w Wave) GatePasses(s WaveStats, now time.Time, approvals []string) (bool, 
 		return false, fmt.Sprintf("halted: %d failures, %d allowed", s.Failed, w.ErrorBudget(s.Hosts))
 	case s.Running > 0:
 		return false, fmt.Sprintf("%d tasks still running", s.Running)
-	case s.Done < s.Hosts:
+	case s.Done+s.Missed < s.Hosts:
 		return false, fmt.Sprintf("%d of %d hosts done", s.Done, s.Hosts)
 	}
 	if need := min(w.GateMinHosts, s.Hosts); s.Done < need {
@@ -222,4 +258,71 @@ func (w Wave) GatePasses(s WaveStats, now time.Time, approvals []string) (bool, 
 		return false, fmt.Sprintf("soaking until %s", end.Format(time.RFC3339))
 	}
 	return approved()
+}
+
+// allApproved reports whether every entry of need is among approvals,
+// and if not, names the first one missing.
+func allApproved(need, approvals []string, what string) (bool, string) {
+	for _, a := range need {
+		if !slices.Contains(approvals, a) {
+			return false, fmt.Sprintf("waiting for the %s approval of %s", what, a)
+		}
+	}
+	return true, ""
+}
+
+// CanStart reports whether the wave may start at now, in a release
+// released at released, given whether the wave before it was promoted (or
+// there is none) and the approvals received for this wave; if not, why.
+func (w Wave) CanStart(released time.Time, prevPromoted bool, now time.Time, approvals []string) (bool, string) {
+	if at := released.Add(w.StartOffset); now.Before(at) {
+		return false, fmt.Sprintf("starts at %s", at.Format(time.RFC3339))
+	}
+	if !prevPromoted {
+		return false, "waiting for the previous wave's promotion"
+	}
+	return allApproved(w.StartApprovers, approvals, "start")
+}
+
+// Compressed returns waves for an urgent out-of-band release: the same
+// rings, selectors, budgets and gates, but wave 0 starts at once, each
+// later wave 12 hours after the one before (the gates still hold them
+// back), with soak times of at most 2 hours and deadlines of at most 2
+// days.
+func Compressed(waves []Wave) []Wave {
+	out := slices.Clone(waves)
+	slices.SortStableFunc(out, func(a, b Wave) int { return a.Order - b.Order })
+	for i := range out {
+		out[i].StartOffset = time.Duration(i) * 12 * time.Hour
+		out[i].Soak = min(out[i].Soak, 2*time.Hour)
+		if out[i].Deadline == 0 || out[i].Deadline > 48*time.Hour {
+			out[i].Deadline = 48 * time.Hour
+		}
+	}
+	return out
+}
+
+// ValidWaves checks a wave plan: at least one wave and at most 20, each
+// valid (Validate), with unique orders and names.
+func ValidWaves(ws []Wave) error {
+	if len(ws) == 0 {
+		return patchwave.Errorf(patchwave.EInvalid, "waves: none given")
+	}
+	if len(ws) > 20 {
+		return patchwave.Errorf(patchwave.EInvalid, "waves: %d given, at most 20 allowed", len(ws))
+	}
+	orders, names := map[int]bool{}, map[string]bool{}
+	for _, w := range ws {
+		if err := w.Validate(); err != nil {
+			return err
+		}
+		if w.Order < 0 || w.Order > 99 {
+			return patchwave.Errorf(patchwave.EInvalid, "wave %q: order %d, want 0 to 99", w.Name, w.Order)
+		}
+		if orders[w.Order] || names[w.Name] {
+			return patchwave.Errorf(patchwave.EInvalid, "wave %d %q: order or name used twice", w.Order, w.Name)
+		}
+		orders[w.Order], names[w.Name] = true, true
+	}
+	return nil
 }

@@ -65,9 +65,76 @@ func TestAssignWaves(t *testing.T) {
 		ws[i], ws[j] = ws[j], ws[i]
 	}
 	got, unmatched := AssignWaves(ws, hosts)
-	want := map[int][]int64{0: {1}, 1: {2, 4}, 2: {3}, 3: {5}, 4: {6}}
-	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(unmatched, []int64{7}) {
-		t.Errorf("AssignWaves = %v, unmatched %v; want %v, [7]", got, unmatched, want)
+	// The last default wave takes every host left, whatever its tier.
+	want := map[int][]int64{0: {1}, 1: {2, 4}, 2: {3}, 3: {5}, 4: {6, 7}}
+	if !reflect.DeepEqual(got, want) || len(unmatched) != 0 {
+		t.Errorf("AssignWaves = %v, unmatched %v; want %v, none", got, unmatched, want)
+	}
+
+	// Explicit hosts come first within a wave's match; a host list alone
+	// matches nobody else.
+	ws = []Wave{
+		{Order: 0, Name: "it", Hosts: []string{"ALICE-LAPTOP"}},
+		{Order: 1, Name: "qa", Selector: patchwave.MustParseSelector("tag=qa"), Hosts: []string{"bob-pc"}},
+	}
+	hosts = []patchwave.Host{{ID: 1, Hostname: "alice-laptop"}, {ID: 2, Hostname: "bob-pc"}, {ID: 3, Hostname: "x", Tags: []string{"qa"}}, {ID: 4, Hostname: "y"}}
+	got, unmatched = AssignWaves(ws, hosts)
+	if want := map[int][]int64{0: {1}, 1: {2, 3}}; !reflect.DeepEqual(got, want) || !reflect.DeepEqual(unmatched, []int64{4}) {
+		t.Errorf("AssignWaves with host lists = %v, unmatched %v", got, unmatched)
+	}
+}
+
+func TestCanStart(t *testing.T) {
+	rel := time.Date(2026, 12, 8, 18, 0, 0, 0, time.UTC)
+	w := Wave{Name: "mc", StartOffset: 24 * time.Hour, StartApprovers: []string{"approver"}}
+	for _, tc := range []struct {
+		name      string
+		now       time.Time
+		prev      bool
+		approvals []string
+		want      string
+	}{
+		{"too early", rel.Add(time.Hour), true, []string{"approver"}, "starts at 2026-12-09T18:00:00Z"},
+		{"previous not promoted", rel.Add(25 * time.Hour), false, []string{"approver"}, "waiting for the previous wave's promotion"},
+		{"no approval", rel.Add(25 * time.Hour), true, nil, "waiting for the start approval of approver"},
+		{"starts", rel.Add(24 * time.Hour), true, []string{"approver"}, ""},
+	} {
+		ok, why := w.CanStart(rel, tc.prev, tc.now, tc.approvals)
+		if ok != (tc.want == "") || why != tc.want {
+			t.Errorf("%s: CanStart = %v, %q; want %q", tc.name, ok, why, tc.want)
+		}
+	}
+}
+
+func TestCompressedAndValidWaves(t *testing.T) {
+	c := Compressed(DefaultWaves())
+	if err := ValidWaves(c); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range c {
+		if w.StartOffset != time.Duration(i)*12*time.Hour || w.Soak > 2*time.Hour || w.Deadline != 48*time.Hour {
+			t.Errorf("compressed wave %d: offset %v soak %v deadline %v", i, w.StartOffset, w.Soak, w.Deadline)
+		}
+	}
+	if DefaultWaves()[0].StartOffset != 24*time.Hour {
+		t.Error("Compressed changed the default waves")
+	}
+	dup := DefaultWaves()
+	dup[1].Name = dup[0].Name
+	for _, tc := range []struct {
+		ws   []Wave
+		want string
+	}{
+		{nil, "none given"},
+		{dup, "used twice"},
+		{[]Wave{{Name: "a", Order: 100}}, "order 100"},
+		{[]Wave{{Name: "a", Hosts: []string{"bad host"}}}, "hosts:"},
+		{[]Wave{{Name: "a", Approvers: []string{""}}}, "approver is empty"},
+		{[]Wave{{Name: "a", Soak: 400 * 24 * time.Hour}}, "at most a year"},
+	} {
+		if err := ValidWaves(tc.ws); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ValidWaves(%v) = %v, want %q", tc.ws, err, tc.want)
+		}
 	}
 }
 
@@ -130,7 +197,7 @@ func TestGatePasses(t *testing.T) {
 		want      string // "" passes
 	}{
 		{"passes", done, later, []string{"bob", "alice"}, ""},
-		{"no approval", done, later, []string{"bob"}, "waiting for the approval of alice"},
+		{"no approval", done, later, []string{"bob"}, "waiting for the promotion approval of alice"},
 		{"soaking", done, start.Add(time.Hour), []string{"alice"}, "soaking until 2026-11-20T00:00:00Z"},
 		{"not started", WaveStats{Hosts: 40}, later, []string{"alice"}, "the wave has not started"},
 		{"running", WaveStats{Hosts: 40, Done: 30, Succeeded: 30, Running: 10, StartedAt: start}, later, []string{"alice"}, "10 tasks still running"},
@@ -139,7 +206,9 @@ func TestGatePasses(t *testing.T) {
 		{"low success", WaveStats{Hosts: 40, Done: 40, Succeeded: 37, Failed: 3, StartedAt: start}, later, []string{"alice"}, "first-pass success 92.5%, 95.0% needed"},
 		{"small wave: all its hosts are enough", WaveStats{Hosts: 2, Done: 2, Succeeded: 2, StartedAt: start}, later, []string{"alice"}, ""},
 		{"empty wave", WaveStats{}, later, []string{"alice"}, ""},
-		{"empty wave without approval", WaveStats{}, later, nil, "waiting for the approval of alice"},
+		{"deadline passed: missed hosts do not hold the gate", WaveStats{Hosts: 40, Done: 30, Succeeded: 30, Missed: 10, StartedAt: start}, later, []string{"alice"}, ""},
+		{"missed hosts do not count towards the minimum", WaveStats{Hosts: 30, Done: 5, Succeeded: 5, Missed: 25, StartedAt: start}, later, []string{"alice"}, "5 hosts done, at least 20 needed"},
+		{"empty wave without approval", WaveStats{}, later, nil, "waiting for the promotion approval of alice"},
 	} {
 		ok, why := w.GatePasses(tc.s, tc.now, tc.approvals)
 		if ok != (tc.want == "") || why != tc.want {

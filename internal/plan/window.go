@@ -28,9 +28,10 @@ type Window struct {
 }
 
 // Interval is one occurrence of a window: [Start, End). No new task
-// starts at or after CutOff.
+// starts at or after CutOff. Window names the window it comes from.
 type Interval struct {
 	Start, End, CutOff time.Time
+	Window             string
 }
 
 // Contains reports whether t is in [i.Start, i.End).
@@ -77,7 +78,7 @@ func (w Window) Occurrences(from, to time.Time) []Interval {
 		if !end.After(from) {
 			continue
 		}
-		out = append(out, Interval{Start: s, End: end, CutOff: end.Add(-w.CutOff)})
+		out = append(out, Interval{Start: s, End: end, CutOff: end.Add(-w.CutOff), Window: w.Name})
 	}
 	return out
 }
@@ -151,10 +152,10 @@ func subtract(iv Interval, blocks []Interval) []Interval {
 				continue
 			}
 			if b.Start.After(p.Start) {
-				next = append(next, Interval{Start: p.Start, End: b.Start})
+				next = append(next, Interval{Start: p.Start, End: b.Start, Window: p.Window})
 			}
 			if b.End.Before(p.End) {
-				next = append(next, Interval{Start: b.End, End: p.End})
+				next = append(next, Interval{Start: b.End, End: p.End, Window: p.Window})
 			}
 		}
 		parts = next

@@ -21,6 +21,8 @@ import (
 	"github.com/patchwave/patchwave"
 	"github.com/patchwave/patchwave/internal/api"
 	"github.com/patchwave/patchwave/internal/auth"
+	"github.com/patchwave/patchwave/internal/plan"
+	"github.com/patchwave/patchwave/internal/sched"
 	"github.com/patchwave/patchwave/internal/store"
 	"github.com/patchwave/patchwave/internal/web"
 )
@@ -46,6 +48,11 @@ type Config struct {
 	// NoFeedSync turns off scheduled feed synchronisation (imports and
 	// explicit syncs still work).
 	NoFeedSync bool
+	// RolloutInterval is how often the rollout driver looks at running
+	// releases (it also acts at once on approvals, resumes and results);
+	// NoRollouts turns it off on this replica.
+	RolloutInterval time.Duration
+	NoRollouts      bool
 }
 
 // Defaults fills the zero fields of c.
@@ -78,6 +85,9 @@ func (c *Config) Validate() error {
 	if c.StaleAfter < c.CheckinInterval {
 		return fmt.Errorf("config: stale-after %s is shorter than the checkin interval %s", c.StaleAfter, c.CheckinInterval)
 	}
+	if c.RolloutInterval != 0 && c.RolloutInterval < 100*time.Millisecond {
+		return fmt.Errorf("config: rollout interval %s is under 100ms", c.RolloutInterval)
+	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("config: listen address %q: %w", c.Listen, err)
 	}
@@ -95,6 +105,7 @@ type Server struct {
 	handler http.Handler
 
 	assessor   *assessor
+	driver     *sched.Driver
 	httpClient *http.Client
 
 	stop context.CancelFunc
@@ -134,13 +145,22 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: st, seen: api.NewSeen(), metrics: api.NewMetrics(),
 		httpClient: &http.Client{Timeout: 30 * time.Minute}}
 	s.assessor = newAssessor(s)
+	s.driver = sched.NewDriver(st, log)
+	s.driver.Windows = func(ctx context.Context) ([]plan.Window, error) { return api.LoadWindowPlans(ctx, st) }
+	s.driver.Exceptions = func(ctx context.Context) ([]patchwave.Exception, error) { return api.LoadExceptions(ctx, st) }
+	if cfg.RolloutInterval > 0 {
+		s.driver.Interval = cfg.RolloutInterval
+	}
 	s.api = api.New(api.Config{Store: st, Logger: log, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics,
-		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged, PolicyChanged: s.assessor.requestAll})
+		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged, PolicyChanged: s.assessor.requestAll, RolloutChanged: s.driver.Wake})
 	s.handler = s.routes()
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	s.wg.Go(func() { s.flushLoop(loopCtx) })
 	s.wg.Go(func() { s.assessor.run(loopCtx) })
+	if !cfg.NoRollouts {
+		s.wg.Go(func() { s.driver.Run(loopCtx) })
+	}
 	if !cfg.NoFeedSync {
 		s.wg.Go(func() { s.feedLoop(loopCtx) })
 	}
@@ -184,6 +204,9 @@ func firstAdmin(ctx context.Context, st *store.Store, password string, log *slog
 	}
 	return nil
 }
+
+// Driver returns the server's rollout driver, for tests and benchmarks.
+func (s *Server) Driver() *sched.Driver { return s.driver }
 
 // Store returns the server's store, for tests and benchmarks.
 func (s *Server) Store() *store.Store { return s.store }
