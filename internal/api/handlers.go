@@ -397,20 +397,16 @@ func (a *API) importHosts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := user(r)
-	for _, as := range assets {
-		if err := canWrite(u, as.Site, "host "+as.Hostname); err != nil {
+	if u.Role != patchwave.RoleSiteAdmin {
+		if err := canWrite(u, "", "hosts"); err != nil {
 			return err
 		}
 	}
 	var res importResult
 	err = a.store.Write(r.Context(), func(tx *store.Tx) error {
 		if u.Role == patchwave.RoleSiteAdmin {
-			for _, as := range assets {
-				if h, err := tx.HostRef(as.Hostname); err == nil {
-					if err := canWrite(u, h.Site, "host "+h.Hostname); err != nil {
-						return err
-					}
-				}
+			if err := siteAdminImport(tx, u, assets); err != nil {
+				return err
 			}
 		}
 		var err error
@@ -424,6 +420,36 @@ func (a *API) importHosts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// siteAdminImport refuses an import by a site admin that changes a host of
+// another site, or puts a host at another site. A row without a site keeps
+// the stored host's, so it is judged by that.
+func siteAdminImport(tx *store.Tx, u patchwave.User, assets []store.Asset) error {
+	for i, as := range assets {
+		site := as.Site
+		h, err := tx.HostRef(as.Hostname)
+		switch {
+		case err == nil:
+			if err := canWrite(u, h.Site, "host "+h.Hostname); err != nil {
+				return patchwave.Errorf(patchwave.EForbidden, "CSV row %d: %s", i+2, patchwave.ErrorMessage(err))
+			}
+			if site == "" {
+				site = h.Site
+			}
+		case patchwave.ErrorCode(err) != patchwave.ENotFound:
+			return err
+		}
+		if !u.CanWrite(site) {
+			if site == "" {
+				return patchwave.Errorf(patchwave.EForbidden, "CSV row %d: host %s belongs to no site: give it one of yours (%s)",
+					i+2, as.Hostname, strings.Join(u.Sites, ", "))
+			}
+			return patchwave.Errorf(patchwave.EForbidden, "CSV row %d: site %q of host %s is not one of yours (%s)",
+				i+2, site, as.Hostname, strings.Join(u.Sites, ", "))
+		}
+	}
 	return nil
 }
 
@@ -531,14 +557,16 @@ func (a *API) revokeEnrollToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := user(r)
-	if u.Role != patchwave.RoleAdmin && u.Role != patchwave.RoleOperator {
-		return patchwave.Errorf(patchwave.EForbidden, "role %s may not revoke enrollment tokens", u.Role)
-	}
 	err = a.store.Write(r.Context(), func(tx *store.Tx) error {
-		if err := tx.RevokeEnrollToken(id); err != nil {
+		t, err := tx.RevokeEnrollToken(id)
+		if err != nil {
 			return err
 		}
-		return tx.Audit(u.Name, "enroll_token.revoke", fmt.Sprintf("enroll_token:%d", id), nil)
+		// Site admins revoke the tokens of their sites, as they create them.
+		if err := canWrite(u, t.Site, fmt.Sprintf("enrollment token %d", id)); err != nil {
+			return err
+		}
+		return tx.Audit(u.Name, "enroll_token.revoke", fmt.Sprintf("enroll_token:%d", id), map[string]any{"site": t.Site})
 	})
 	if err != nil {
 		return err

@@ -59,16 +59,20 @@ func (s *Store) ListEnrollTokens(ctx context.Context) ([]patchwave.EnrollToken, 
 	return out, rows.Err()
 }
 
-// RevokeEnrollToken revokes an enrollment token.
-func (tx *Tx) RevokeEnrollToken(id int64) error {
-	res, err := tx.exec(`UPDATE enroll_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, ms_(tx.now), id)
+// RevokeEnrollToken revokes an enrollment token and returns it as it was
+// before, so that the caller can check who may revoke it.
+func (tx *Tx) RevokeEnrollToken(id int64) (patchwave.EnrollToken, error) {
+	t, err := scanEnroll(tx.queryRow(`SELECT `+enrollCols+` FROM enroll_tokens WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, patchwave.Errorf(patchwave.ENotFound, "enroll token %d not found", id)
+	}
 	if err != nil {
-		return fmt.Errorf("revoke enroll token %d: %w", id, err)
+		return t, fmt.Errorf("revoke enroll token %d: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return patchwave.Errorf(patchwave.ENotFound, "enroll token %d not found", id)
+	if _, err := tx.exec(`UPDATE enroll_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, ms_(tx.now), id); err != nil {
+		return t, fmt.Errorf("revoke enroll token %d: %w", id, err)
 	}
-	return nil
+	return t, nil
 }
 
 // UseEnrollToken counts one use of the token with this hash, if it is
