@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -376,12 +377,38 @@ func validAsset(a *store.Asset, tier, tags string) error {
 		return err
 	}
 	a.Tags = ts
+	if a.IP != "" {
+		ips, err := parseIPs(a.IP)
+		if err != nil {
+			return err
+		}
+		a.IP = ips
+	}
 	for name, v := range map[string]string{"fqdn": a.FQDN, "ip": a.IP, "mac": a.MAC, "os": a.OS, "owner": a.Owner} {
 		if err := patchwave.ValidText(name, v, 256); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// parseIPs reads the ip column of an asset CSV: addresses or prefixes
+// (10.0.0.5, 10.0.0.5/24, fe80::1), several separated by ";" or ",". It
+// returns them in their canonical spelling, separated by ",".
+func parseIPs(s string) (string, error) {
+	var out []string
+	for _, f := range patchwave.SplitList(strings.ReplaceAll(s, ";", ",")) {
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.String())
+			continue
+		}
+		ip, err := netip.ParseAddr(f)
+		if err != nil {
+			return "", patchwave.Errorf(patchwave.EInvalid, "ip %q is not an IP address like 10.0.0.5, 10.0.0.5/24 or fe80::1", f)
+		}
+		out = append(out, ip.String())
+	}
+	return strings.Join(out, ","), nil
 }
 
 func (a *API) importHosts(w http.ResponseWriter, r *http.Request) error {
