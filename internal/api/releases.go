@@ -1132,6 +1132,9 @@ func (a *API) explainHost(ctx context.Context, rel store.Release, h patchwave.Ho
 		out.Opening = &openingT{Start: c.Opening.Start, End: c.Opening.End, CutOff: c.Opening.CutOff}
 	}
 	out.Answer = c.Why
+	if (rel.State == patchwave.RolloutPaused || rel.State == patchwave.RolloutHalted) && rel.StateReason != "" {
+		out.Answer += ": " + rel.StateReason
+	}
 	if hasTask && task.State == patchwave.TaskExpired {
 		out.Answer = fmt.Sprintf("the agent did not pick its task up before the cut-off at %s; %s", task.NotAfter.Format(time.RFC3339), c.Why)
 	}

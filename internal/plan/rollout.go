@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -169,8 +170,10 @@ func CheckHost(state patchwave.RolloutState, rh ReleaseHost, h *patchwave.Host, 
 		}
 	}
 	switch {
+	case state == patchwave.RolloutPaused || state == patchwave.RolloutHalted:
+		return no("the rollout is %s", state)
 	case p.State == patchwave.WaveWaiting:
-		return no("wave %d %q has not started: %s", w.Order, w.Name, strings.TrimSpace(p.Note))
+		return no("wave %d %q has not started: %s", w.Order, w.Name, cmp.Or(strings.TrimSpace(p.Note), "the driver has not looked at it yet"))
 	case PastDeadline(*w, *p, now):
 		return no("wave %d %q passed its deadline at %s: the host was missed and waits for the next release", w.Order, w.Name,
 			p.StartedAt.Add(w.Deadline).Format(time.RFC3339))

@@ -265,7 +265,7 @@ func TestRolloutEndToEnd(t *testing.T) {
 				if !strings.Contains(ro.Release.StateReason, `wave 1 "pilot": 2 tasks failed, 1 allowed`) || ro.Waves[1].Failed != 2 {
 					t.Errorf("halt: %q, wave 1 %+v", ro.Release.StateReason, ro.Waves[1])
 				}
-				if a := explain("web-01"); !strings.Contains(a, "has not started") {
+				if a := explain("web-01"); !strings.Contains(a, `the rollout is halted: wave 1 "pilot": 2 tasks failed`) {
 					t.Errorf("explain web-01 during the halt: %q", a)
 				}
 				e, err := ts.Admin.Explain(ctx, rel.Name, "pilot-02")
