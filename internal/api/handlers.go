@@ -198,13 +198,23 @@ func (a *API) updateHost(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, MaxBody, &upd); err != nil {
 		return err
 	}
-	if err := upd.Validate(); err != nil {
+	if _, err := a.UpdateHost(r.Context(), user(r), r.PathValue("host"), upd); err != nil {
 		return err
 	}
-	u := user(r)
-	key := r.PathValue("host")
+	return a.getHost(w, r)
+}
+
+// UpdateHost changes the editable fields of the host named by key (its id
+// or hostname) on behalf of u, when u may change that host and put it at
+// its new site, records the change in the audit trail, and returns the
+// host as it is now. The API's PATCH and the web UI's host form both go
+// through it.
+func (a *API) UpdateHost(ctx context.Context, u patchwave.User, key string, upd patchwave.HostUpdate) (patchwave.Host, error) {
+	if err := upd.Validate(); err != nil {
+		return patchwave.Host{}, err
+	}
 	var hostID int64
-	err := a.store.Write(r.Context(), func(tx *store.Tx) error {
+	err := a.store.Write(ctx, func(tx *store.Tx) error {
 		before, after, err := tx.UpdateHost(key, upd)
 		if err != nil {
 			return err
@@ -219,12 +229,12 @@ func (a *API) updateHost(w http.ResponseWriter, r *http.Request) error {
 		return tx.Audit(u.Name, "host.update", "host:"+before.Hostname, map[string]any{"before": editable(before), "after": editable(after)})
 	})
 	if err != nil {
-		return err
+		return patchwave.Host{}, err
 	}
 	if a.onInventory != nil {
 		a.onInventory(hostID) // its tier and exposure weigh on its findings
 	}
-	return a.getHost(w, r)
+	return a.store.Host(ctx, strconv.FormatInt(hostID, 10))
 }
 
 func editable(h patchwave.Host) map[string]any {
