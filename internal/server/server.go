@@ -399,6 +399,12 @@ func (b backend) HostPackages(ctx context.Context, id int64) ([]patchwave.Packag
 	return b.s.store.HostPackages(ctx, id)
 }
 
+// UpdateHost makes the web UI's host change through the API's, so that
+// both authorise it and audit it the same way.
+func (b backend) UpdateHost(ctx context.Context, u patchwave.User, key string, upd patchwave.HostUpdate) (patchwave.Host, error) {
+	return b.s.api.UpdateHost(ctx, u, key, upd)
+}
+
 func (b backend) Facets(ctx context.Context) ([]string, []string, error) {
 	return b.s.store.Facets(ctx)
 }

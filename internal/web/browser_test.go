@@ -151,6 +151,36 @@ func TestBrowser(t *testing.T) {
 	}
 	b.shot("06-host-packages-ssl")
 
+	// Edit the host's site, tier, owner and tags.
+	b.do(chromedp.Click(chromedp.CSS("#host-edit > summary")), chromedp.WaitVisible(chromedp.ID("edit-owner")))
+	b.do(chromedp.SetValue(chromedp.ID("edit-site"), "frankfurt"),
+		chromedp.SetValue(chromedp.ID("edit-tier"), "mission-critical"),
+		chromedp.SendKeys(chromedp.ID("edit-owner"), "alice"),
+		chromedp.SetValue(chromedp.ID("edit-tags"), "prod, db"))
+	b.shot("06b-host-edit")
+	b.navigate(chromedp.Submit(chromedp.ID("edit-tags")))
+	if loc := b.location(); !strings.HasSuffix(loc, "/hosts/paris-web01?saved=1") {
+		t.Errorf("after saving the host at %s", loc)
+	}
+	if msg := b.text("#host-notice"); msg != "Your changes to paris-web01 are saved." {
+		t.Errorf("after saving the host: notice %q", msg)
+	}
+	owned := b.text("section[aria-labelledby=own-title] dl")
+	for _, want := range []string{"frankfurt", "Mission-critical", "alice", "db", "prod"} {
+		if !strings.Contains(owned, want) {
+			t.Errorf("ownership after the edit lacks %q:\n%s", want, owned)
+		}
+	}
+	if strings.Contains(owned, "web") {
+		t.Errorf("the web tag survived the edit:\n%s", owned)
+	}
+	b.shot("06c-host-edited")
+	var stored patchwave.Host
+	apiCall(t, ts.URL, apiLogin(t, ts.URL), "GET", "/api/v1/hosts/paris-web01", "", nil, &stored)
+	if stored.Site != "frankfurt" || stored.Tier != patchwave.TierMissionCritical || stored.Owner != "alice" || strings.Join(stored.Tags, ",") != "db,prod" {
+		t.Errorf("stored host after the edit: site %q tier %q owner %q tags %v", stored.Site, stored.Tier, stored.Owner, stored.Tags)
+	}
+
 	// In the dark.
 	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {

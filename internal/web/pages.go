@@ -252,6 +252,11 @@ type hostPage struct {
 	Packages []packageRow // every package; those not matching PkgQuery are hidden
 	Shown    int          // how many match PkgQuery
 	PkgQuery string
+	// Edit is the form that changes the host's site, tier, owner and tags,
+	// for those who may change it; nil for the others.
+	Edit *hostEditForm
+	// Notice says what the last change did.
+	Notice string
 }
 
 // packageRow is one row of the package table.
@@ -260,30 +265,132 @@ type packageRow struct {
 	Hidden bool
 }
 
-func (h *Handler) getHost(w http.ResponseWriter, r *http.Request) error {
-	key := r.PathValue("host")
-	host, err := h.b.Host(r.Context(), key)
-	if err != nil {
-		if patchwave.ErrorCode(err) == patchwave.ENotFound {
-			return patchwave.Errorf(patchwave.ENotFound, "There is no host %q. It may have been deleted, or the link is wrong.", key)
+// hostEditForm is the host page's form, as typed.
+type hostEditForm struct {
+	Site, Tier, Owner, Tags string
+	// Sites are the sites to choose from: a site admin's own, or the known
+	// ones as suggestions for anyone else, who may type a new one.
+	Sites []string
+	Fixed bool // Sites is the only choice (a site admin)
+	Tiers []patchwave.Tier
+	Error string
+	Field string // the field at fault, when known
+	Open  bool   // show the form unfolded
+}
+
+// canEditHost reports whether u may change h: the API decides, this only
+// spares a form that would be refused.
+func canEditHost(u *patchwave.User, h patchwave.Host) bool {
+	return u != nil && u.CanWrite(h.Site)
+}
+
+// newHostEditForm is the form filled in with h's values, for u.
+func newHostEditForm(u *patchwave.User, h patchwave.Host, sites []string) *hostEditForm {
+	f := &hostEditForm{Site: h.Site, Tier: string(h.Tier), Owner: h.Owner, Tags: strings.Join(h.Tags, ", "),
+		Sites: sites, Tiers: patchwave.Tiers}
+	if u.Role == patchwave.RoleSiteAdmin {
+		f.Sites, f.Fixed = slices.Clone(u.Sites), true
+	}
+	return f
+}
+
+// update is the change the form makes to h: only the fields that differ,
+// so that saving an owner does not pin a tier that a rule or the
+// enrollment token set.
+func (f *hostEditForm) update(h patchwave.Host) (patchwave.HostUpdate, error) {
+	var upd patchwave.HostUpdate
+	if f.Site != h.Site {
+		if f.Site != "" {
+			if err := patchwave.ValidLabel("site", f.Site); err != nil {
+				f.Field = "site"
+				return upd, err
+			}
 		}
+		upd.Site = &f.Site
+	}
+	tier, err := patchwave.ParseTier(f.Tier)
+	if err != nil {
+		f.Field = "tier"
+		return upd, err
+	}
+	if tier != h.Tier {
+		upd.Tier = &tier
+	}
+	if f.Owner != h.Owner {
+		if err := patchwave.ValidText("owner", f.Owner, 128); err != nil {
+			f.Field = "owner"
+			return upd, err
+		}
+		upd.Owner = &f.Owner
+	}
+	tags, err := patchwave.NormalizeTags(patchwave.SplitList(f.Tags))
+	if err != nil {
+		f.Field = "tags"
+		return upd, err
+	}
+	if !slices.Equal(tags, h.Tags) {
+		upd.Tags = &tags
+	}
+	return upd, nil
+}
+
+// changed reports whether an update changes anything.
+func changed(u patchwave.HostUpdate) bool {
+	return u.Site != nil || u.Tier != nil || u.Owner != nil || u.Tags != nil || u.HighExposure != nil
+}
+
+func (h *Handler) getHost(w http.ResponseWriter, r *http.Request) error {
+	host, err := h.lookupHost(r)
+	if err != nil {
 		return err
 	}
-	pkgs, err := h.b.HostPackages(r.Context(), host.ID)
+	p, err := h.hostPage(r, host)
 	if err != nil {
 		return err
+	}
+	if r.URL.Query().Has("saved") {
+		p.Notice = "Your changes to " + host.Hostname + " are saved."
+	}
+	h.render(w, r, http.StatusOK, "host", p)
+	return nil
+}
+
+// lookupHost returns the host that the request's path names.
+func (h *Handler) lookupHost(r *http.Request) (patchwave.Host, error) {
+	key := r.PathValue("host")
+	host, err := h.b.Host(r.Context(), key)
+	if patchwave.ErrorCode(err) == patchwave.ENotFound {
+		return host, patchwave.Errorf(patchwave.ENotFound, "There is no host %q. It may have been deleted, or the link is wrong.", key)
+	}
+	return host, err
+}
+
+// hostPage builds the page of host, with the edit form for those who may
+// use it.
+func (h *Handler) hostPage(r *http.Request, host patchwave.Host) (*hostPage, error) {
+	pkgs, err := h.b.HostPackages(r.Context(), host.ID)
+	if err != nil {
+		return nil, err
 	}
 	findings, err := h.b.HostFindings(r.Context(), host.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sortFindings(findings)
+	u := currentUser(r)
 	p := &hostPage{
-		layout:   layout{Title: host.Hostname, User: currentUser(r), Nav: "hosts"},
+		layout:   layout{Title: host.Hostname, User: u, Nav: "hosts"},
 		Host:     host,
 		Findings: findingsTable{ID: "missing", Label: "Missing patches of " + host.Hostname, Rows: findings},
 		Summary:  summarize(findings),
 		PkgQuery: strings.TrimSpace(r.URL.Query().Get("pkg")),
+	}
+	if canEditHost(u, host) {
+		sites, _, err := h.b.Facets(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		p.Edit = newHostEditForm(u, host, sites)
 	}
 	// Every package is in the page, and those that do not match the filter
 	// are hidden, so that the page's script can show them again as the
@@ -296,7 +403,46 @@ func (h *Handler) getHost(w http.ResponseWriter, r *http.Request) error {
 			p.Shown++
 		}
 	}
-	h.render(w, r, http.StatusOK, "host", p)
+	return p, nil
+}
+
+// postHost saves the host form. The backend applies the API's rules: a
+// refusal shows the form again with the reason, or, for someone who was
+// never shown the form, an error page.
+func (h *Handler) postHost(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return patchwave.Errorf(patchwave.EInvalid, "The host form could not be read.")
+	}
+	host, err := h.lookupHost(r)
+	if err != nil {
+		return err
+	}
+	u := currentUser(r)
+	form := &hostEditForm{Site: strings.TrimSpace(r.PostForm.Get("site")), Tier: strings.TrimSpace(r.PostForm.Get("tier")),
+		Owner: strings.TrimSpace(r.PostForm.Get("owner")), Tags: strings.TrimSpace(r.PostForm.Get("tags"))}
+	upd, err := form.update(host)
+	if err == nil && changed(upd) {
+		_, err = h.b.UpdateHost(r.Context(), *u, strconv.FormatInt(host.ID, 10), upd)
+	}
+	switch code := patchwave.ErrorCode(err); {
+	case err == nil:
+		http.Redirect(w, r, hostURL(host)+"?saved=1", http.StatusSeeOther)
+		return nil
+	case !canEditHost(u, host) || (code != patchwave.EInvalid && code != patchwave.EForbidden && code != patchwave.EConflict):
+		return err
+	}
+	p, perr := h.hostPage(r, host)
+	if perr != nil {
+		return perr
+	}
+	form.Sites, form.Fixed, form.Tiers = p.Edit.Sites, p.Edit.Fixed, p.Edit.Tiers
+	form.Error, form.Open = patchwave.ErrorMessage(err), true
+	if form.Field == "" && upd.Site != nil {
+		form.Field = "site" // the API refuses moves by the new site
+	}
+	p.Edit = form
+	h.render(w, r, patchwave.HTTPStatus(patchwave.ErrorCode(err)), "host", p)
 	return nil
 }
 

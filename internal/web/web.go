@@ -53,6 +53,11 @@ type Backend interface {
 	Host(ctx context.Context, key string) (patchwave.Host, error)
 	// HostPackages returns every package installed on a host.
 	HostPackages(ctx context.Context, hostID int64) ([]patchwave.Package, error)
+	// UpdateHost changes a host's site, tier, owner or tags on behalf of u,
+	// with the API's rules (a site admin changes hosts of their sites only,
+	// and moves them only to their sites) and its audit event, and returns
+	// the host as it is now. A refusal is an error with a patchwave code.
+	UpdateHost(ctx context.Context, u patchwave.User, key string, upd patchwave.HostUpdate) (patchwave.Host, error)
 	// Facets returns the known sites and tags, for the filter drop-downs.
 	Facets(ctx context.Context) (sites, tags []string, err error)
 	// Findings returns one page of findings matching f and the cursor of the next page (0 when last).
@@ -132,6 +137,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /logout", h.handle(h.postLogout))
 	m.Handle("GET /hosts", h.handle(h.auth(h.getHosts)))
 	m.Handle("GET /hosts/{host}", h.handle(h.auth(h.getHost)))
+	m.Handle("POST /hosts/{host}", h.handle(h.auth(h.postHost)))
 	m.Handle("GET /findings", h.handle(h.auth(h.getFindings)))
 	m.Handle("GET /advisories/{id}", h.handle(h.auth(h.getAdvisory)))
 	m.Handle("GET /feeds", h.handle(h.auth(h.getFeeds)))

@@ -25,6 +25,7 @@ type fakeBackend struct {
 	mu         sync.Mutex
 	users      map[string]string // name → password
 	sessions   map[string]patchwave.User
+	updates    []string // "user host" of each UpdateHost that changed a host
 	hosts      []patchwave.Host
 	packages   map[int64][]patchwave.Package
 	lastFilter patchwave.HostFilter
