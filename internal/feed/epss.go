@@ -41,13 +41,15 @@ func ParseEPSS(r io.Reader) (date time.Time, scores []patchwave.EPSS, err error)
 
 func parseEPSS(r io.Reader, maxBytes int64) (date time.Time, scores []patchwave.EPSS, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	var gz *stickyErr // the gzip stream's first error: a cut file ends with a cut line
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return time.Time{}, nil, invalid("EPSS: bad gzip header: %v", err)
 		}
 		defer zr.Close()
-		br = bufio.NewReaderSize(zr, 64<<10)
+		gz = &stickyErr{r: zr}
+		br = bufio.NewReaderSize(gz, 64<<10)
 	}
 	lr := &countingLimit{r: br, n: maxBytes, max: maxBytes}
 	sc := bufio.NewScanner(lr)
@@ -62,6 +64,9 @@ func parseEPSS(r io.Reader, maxBytes int64) (date time.Time, scores []patchwave.
 		return strings.TrimSuffix(sc.Text(), "\r"), true
 	}
 	fail := func(format string, args ...any) error {
+		if gz != nil && gz.err != nil {
+			return invalid("EPSS: gzip data truncated or corrupt after line %d: %v", line-1, gz.err)
+		}
 		return invalid("EPSS line %d: %s", line, fmt.Sprintf(format, args...))
 	}
 
@@ -76,6 +81,9 @@ func parseEPSS(r io.Reader, maxBytes int64) (date time.Time, scores []patchwave.
 		text, ok = next()
 	}
 	if !ok {
+		if gz != nil && gz.err != nil {
+			return time.Time{}, nil, invalid("EPSS: gzip data truncated or corrupt before the header: %v", gz.err)
+		}
 		if err := scanErr(sc, lr); err != nil {
 			return time.Time{}, nil, err
 		}
@@ -141,9 +149,26 @@ func parseEPSS(r io.Reader, maxBytes int64) (date time.Time, scores []patchwave.
 		scores = append(scores, e)
 	}
 	if err := scanErr(sc, lr); err != nil {
+		if gz != nil && gz.err != nil {
+			return time.Time{}, nil, invalid("EPSS: gzip data truncated or corrupt after line %d: %v", line, gz.err)
+		}
 		return time.Time{}, nil, fmt.Errorf("EPSS after line %d: %w", line, err)
 	}
 	return date, scores, nil
+}
+
+// stickyErr remembers the first error other than io.EOF that r returned.
+type stickyErr struct {
+	r   io.Reader
+	err error
+}
+
+func (s *stickyErr) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // scanErr reports why the scanner stopped early, if it did.

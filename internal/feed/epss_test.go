@@ -3,6 +3,7 @@ package feed
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,6 +100,30 @@ func TestParseEPSSGzipBomb(t *testing.T) {
 	}
 	if _, _, err := ParseEPSS(bytes.NewReader([]byte{0x1f, 0x8b, 1, 2, 3})); err == nil {
 		t.Error("broken gzip: no error")
+	}
+}
+
+// TestParseEPSSTruncatedGzip cuts a gzip file anywhere, the trailer
+// included: never fewer scores, always an error saying so.
+func TestParseEPSSTruncatedGzip(t *testing.T) {
+	var plain strings.Builder
+	plain.WriteString("cve,epss,percentile\n")
+	for i := range 3000 {
+		fmt.Fprintf(&plain, "CVE-2024-%05d,0.%04d,0.5\n", i+1000, i)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(plain.String()))
+	zw.Close()
+	full := gz.Bytes()
+	if _, scores, err := ParseEPSS(bytes.NewReader(full)); err != nil || len(scores) != 3000 {
+		t.Fatalf("whole file: %d %v", len(scores), err)
+	}
+	for _, n := range []int{len(full) - 1, len(full) - 4, len(full) - 8, len(full) - 9, len(full) / 2, 40} {
+		_, scores, err := ParseEPSS(bytes.NewReader(full[:n]))
+		if err == nil || !strings.Contains(err.Error(), "truncated") || scores != nil {
+			t.Errorf("cut at %d of %d: %d scores, %v", n, len(full), len(scores), err)
+		}
 	}
 }
 

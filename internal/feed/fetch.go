@@ -57,7 +57,9 @@ type Fetcher struct {
 //
 // A local source is copied the same way; its validators are derived from
 // its size and modification time, so an unchanged file is not copied
-// again. On any error dst is left as it was.
+// again. On any error dst is left as it was. Callers pass prev only when
+// they hold the version it describes, whether at dst or elsewhere: dst
+// may be a temporary name that they rename once the file is checked.
 func (f *Fetcher) Fetch(ctx context.Context, source string, prev Validators, dst string) (Result, error) {
 	if dst == "" {
 		return Result{}, patchwave.Errorf(patchwave.EInvalid, "fetch %s: no destination", source)
@@ -180,7 +182,9 @@ func (f *Fetcher) fetchFile(ctx context.Context, path string, prev Validators, d
 	if derr == nil && os.SameFile(fi, dfi) {
 		return Result{Validators: v, Bytes: fi.Size()}, nil // already in place
 	}
-	if derr == nil && prev.ETag == v.ETag {
+	if prev.ETag != "" && prev.ETag == v.ETag {
+		// As over HTTP, prev says the caller has this version already
+		// (dst may be a temporary name that does not exist yet).
 		return Result{Validators: v, NotModified: true}, nil
 	}
 	n, err := writeAtomic(dst, &ctxReader{ctx: ctx, r: src}, f.maxBytes(), fi.Size())

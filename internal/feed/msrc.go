@@ -421,3 +421,16 @@ func ParseMSRCUpdates(r io.Reader) ([]MSRCUpdate, error) {
 	}
 	return out, nil
 }
+
+// IsMSRCUpdateList reports whether b, a feed file, is MSRC's list of
+// update documents (https://api.msrc.microsoft.com/cvrf/v3.0/updates)
+// rather than one CVRF document: a JSON object whose first few KiB name
+// a CvrfUrl or an OData context, which documents never have.
+func IsMSRCUpdateList(b []byte) bool {
+	t := bytes.TrimLeft(b, " \t\r\n\ufeff")
+	if len(t) == 0 || t[0] != '{' {
+		return false
+	}
+	head := t[:min(len(t), 8<<10)]
+	return bytes.Contains(head, []byte(`"CvrfUrl"`)) || bytes.Contains(head, []byte(`"@odata.context"`))
+}

@@ -22,7 +22,7 @@ import (
 
 // MaxRecordBytes is the largest OSV record accepted, in bytes. The largest
 // real records (Linux kernel notices) are a few hundred KiB.
-const MaxRecordBytes = 16 << 20
+const MaxRecordBytes = 4 << 20
 
 // maxIDBytes bounds an advisory id.
 const maxIDBytes = 256

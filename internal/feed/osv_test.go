@@ -3,9 +3,11 @@ package feed
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -333,6 +335,21 @@ func zipOf(t testing.TB, entries ...string) []byte {
 	return buf.Bytes()
 }
 
+// noise returns n bytes of base64-like text that deflate compresses
+// about as little as it does real text.
+func noise(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = alphabet[x%64]
+	}
+	return string(b)
+}
+
 func record(id string) string { return strings.Replace(minimalOSV, "TEST-1", id, 1) }
 
 func TestReadOSVZipOrderAndCallback(t *testing.T) {
@@ -391,33 +408,40 @@ func TestReadOSVZipHostile(t *testing.T) {
 		}
 	}
 
-	// A bomb: one entry of 17 MiB of spaces compresses to a few KiB.
-	bomb := zipOf(t, "a.json", record("A"), "bomb.json", `{"id":"BOMB"`+strings.Repeat(" ", MaxRecordBytes+1)+`}`, "c.json", record("C"))
-	if len(bomb) > 1<<20 {
-		t.Fatalf("bomb is %d bytes", len(bomb))
+	// An oversized record that compresses only as well as real data:
+	// refused by name, or skipped under SkipInvalid.
+	big := zipOf(t, "a.json", record("A"), "big.json", `{"id":"BIG","details":"`+noise(MaxRecordBytes)+`"}`, "c.json", record("C"))
+	_, err := read(Options{}, big)
+	if err == nil || !strings.Contains(err.Error(), "big.json") || !strings.Contains(err.Error(), "at most 4194304") {
+		t.Errorf("oversized record: %v", err)
 	}
-	_, err := read(Options{}, bomb)
-	if err == nil || !strings.Contains(err.Error(), "bomb.json") || !strings.Contains(err.Error(), "at most 16777216") {
-		t.Errorf("bomb: %v", err)
-	}
-	st, err := read(Options{SkipInvalid: true}, bomb)
+	st, err := read(Options{SkipInvalid: true}, big)
 	if err != nil || st.Records != 2 || st.Skipped != 1 {
-		t.Errorf("bomb skipped: %+v %v", st, err)
+		t.Errorf("oversized record skipped: %+v %v", st, err)
 	}
 
 	// A header that lies about the size: the bytes are counted, not the header.
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	big := []byte(`{"id":"LIAR"` + strings.Repeat(" ", 1<<20) + `}`)
-	hdr := &zip.FileHeader{Name: "liar.json", Method: zip.Store, CompressedSize64: uint64(len(big)), UncompressedSize64: 10}
+	liar := []byte(`{"id":"LIAR"` + strings.Repeat(" ", 1<<20) + `}`)
+	hdr := &zip.FileHeader{Name: "liar.json", Method: zip.Store, CompressedSize64: uint64(len(liar)), UncompressedSize64: 10}
 	w, err := zw.CreateRaw(hdr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(big)
+	w.Write(liar)
 	zw.Close()
 	if _, err := read(Options{SkipInvalid: true}, buf.Bytes()); err == nil {
 		t.Error("lying header: no error")
+	}
+
+	// An entry that expands more than MaxCompressionRatio times ends the
+	// read, even under SkipInvalid, before it is decompressed whole.
+	bomb := zipOf(t, "a.json", record("A"), "bomb.json", `{"id":"BOMB"`+strings.Repeat(" ", 3<<20)+`}`)
+	for _, o := range []Options{{}, {SkipInvalid: true}} {
+		if st, err := read(o, bomb); err == nil || !strings.Contains(err.Error(), "bomb.json") || !strings.Contains(err.Error(), "zip bomb") {
+			t.Errorf("bomb %+v: %+v %v", o, st, err)
+		}
 	}
 
 	// Caps on entries and on the total.
@@ -457,6 +481,76 @@ func BenchmarkReadOSVUbuntuZip(b *testing.B) {
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 			b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
+		})
+	}
+}
+
+// bombZip writes n entries of size bytes of spaces each, deflated, with
+// headers that tell the truth or, when lie, claim 100 bytes.
+func bombZip(t testing.TB, n, size int, lie bool) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	body := []byte(`{"id":"B","modified":"2024-01-02T03:04:05Z","details":"` + strings.Repeat(" ", size) + `"}`)
+	var deflated bytes.Buffer
+	fw, _ := flate.NewWriter(&deflated, flate.BestCompression)
+	fw.Write(body)
+	fw.Close()
+	for i := range n {
+		hdr := &zip.FileHeader{Name: fmt.Sprintf("r%03d.json", i), Method: zip.Deflate,
+			CompressedSize64: uint64(deflated.Len()), UncompressedSize64: uint64(len(body)), CRC32: crc32.ChecksumIEEE(body)}
+		if lie {
+			hdr.UncompressedSize64, hdr.CRC32 = 100, 0
+		}
+		w, err := zw.CreateRaw(hdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(deflated.Bytes())
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestReadOSVZipBombs reads generated zip bombs like the ones that once
+// made an import hold gigabytes: many entries just under the record cap,
+// entries whose headers lie about their size, and an archive of many
+// small, very compressible entries. Each ends the read with an error
+// naming the entry, after little work.
+func TestReadOSVZipBombs(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		z           []byte
+		want, want2 string
+	}{
+		{"many entries of 3 MiB", bombZip(t, 300, 3<<20, false), "r000.json", "zip bomb"},
+		{"lying headers", bombZip(t, 50, 3<<20, true), "r000.json", "zip bomb"},
+		// 1,000 entries of 900 KiB, each under the per-entry floor: the
+		// archive as a whole expands far more than 100 times.
+		{"many small entries", bombZip(t, 1000, 900<<10, false), ".json", "zip bomb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got int
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			st, err := Options{SkipInvalid: true}.ReadOSVZip(ctx, bytes.NewReader(tc.z), int64(len(tc.z)),
+				func(string, patchwave.Advisory) error { got++; return nil })
+			runtime.ReadMemStats(&m1)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.want2) {
+				t.Fatalf("%d bytes: %+v, %v", len(tc.z), st, err)
+			}
+			// What the workers had in flight when the limit was reached may
+			// come on top.
+			if st.Bytes > ratioFloorTotal+MaxCompressionRatio*int64(len(tc.z))+64<<20 {
+				t.Errorf("decompressed %d bytes of a %d-byte archive before refusing it", st.Bytes, len(tc.z))
+			}
+			if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 512<<20 {
+				t.Errorf("allocated %d MiB", alloc>>20)
+			}
+			t.Logf("%d-byte archive: %v", len(tc.z), err)
 		})
 	}
 }

@@ -22,10 +22,25 @@ import (
 )
 
 // Limits on an OSV archive, checked against the bytes actually
-// decompressed, never against the sizes the archive claims.
+// decompressed, never against the sizes the archive claims. A
+// distribution's all.zip (Debian, Ubuntu) decompresses to a few hundred
+// MB; OSV JSON compresses 3 to 15 times.
 const (
 	MaxZipEntries    = 2_000_000 // entries in one archive (osv.dev's largest has ~500,000)
-	MaxZipTotalBytes = 8 << 30   // uncompressed bytes read from one archive
+	MaxZipTotalBytes = 1 << 30   // uncompressed bytes read from one archive
+
+	// MaxCompressionRatio bounds how many times its compressed size an
+	// entry, or the whole archive, may expand to, once past
+	// ratioFloor bytes: more is a zip bomb, and the read ends.
+	MaxCompressionRatio = 100
+)
+
+// ratioFloor is the decompressed size below which an entry, and
+// ratioFloorTotal the one below which an archive, is not held to
+// MaxCompressionRatio: tiny or repetitive records compress very well.
+const (
+	ratioFloor      = 1 << 20
+	ratioFloorTotal = 64 << 20
 )
 
 // defaultMaxErrors is how many errors Stats keeps when Options.MaxErrors is 0.
@@ -62,16 +77,27 @@ type Options struct {
 	// (MaxZipEntries, MaxZipTotalBytes) when positive.
 	MaxEntries    int
 	MaxTotalBytes int64
+
+	// Label names the source in errors instead of its path, as "feed
+	// debian" for a file the server received into a temporary file.
+	Label string
 }
 
 // Stats counts what a read saw.
 type Stats struct {
-	Records   int     // records passed to the callback, withdrawn ones included
-	Withdrawn int     // of Records, those with a withdrawn time
-	Filtered  int     // records the Ecosystems prefilter left out
-	Skipped   int     // malformed records skipped under SkipInvalid
-	Errors    []error // the first Options.MaxErrors record errors (*RecordError)
-	Bytes     int64   // uncompressed bytes read
+	Records   int // records passed to the callback, withdrawn ones included
+	Withdrawn int // of Records, those with a withdrawn time
+	Filtered  int // records the Ecosystems prefilter left out
+	// Skipped counts the records left out: malformed ones under
+	// SkipInvalid, and (always) those whose every affected entry was
+	// dropped as Dropped says.
+	Skipped int
+	// Dropped counts the affected entries removed from records because
+	// their ecosystem has no known version ordering or a version in them
+	// is invalid in it (see CheckVersions).
+	Dropped int
+	Errors  []error // the first Options.MaxErrors errors of skipped records and dropped entries (*RecordError)
+	Bytes   int64   // uncompressed bytes read
 }
 
 // ReadOSV reads the OSV records at path with the default Options: see
@@ -106,9 +132,13 @@ func (o Options) ReadOSV(ctx context.Context, path string, fn func(name string, 
 	if err != nil {
 		return Stats{}, fmt.Errorf("read OSV: %w", err)
 	}
+	label := path
+	if o.Label != "" {
+		label = o.Label
+	}
 	if fi.IsDir() {
 		st, err := o.readDir(ctx, path, fn)
-		return st, wrapPath(path, err)
+		return st, wrapPath(label, err)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -119,16 +149,19 @@ func (o Options) ReadOSV(ctx context.Context, path string, fn func(name string, 
 	n, _ := io.ReadFull(f, magic[:])
 	if n == 4 && string(magic[:]) == "PK\x03\x04" || strings.EqualFold(filepath.Ext(path), ".zip") {
 		st, err := o.readZip(ctx, f, fi.Size(), fn)
-		return st, wrapPath(path, err)
+		return st, wrapPath(label, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return Stats{}, fmt.Errorf("read OSV: %w", err)
 	}
 	name := filepath.Base(path)
+	if o.Label != "" {
+		name = "" // the label says it all; a temporary name would not
+	}
 	st, err := o.run(ctx, 1, func(int) string { return name }, func(_ int, sc *scratch) (int64, error) {
 		return readCapped(f, &sc.out, fi.Size(), MaxRecordBytes)
 	}, fn)
-	return st, wrapPath(path, err)
+	return st, wrapPath(label, err)
 }
 
 // wrapPath prefixes err with the file or archive it came from, except for
@@ -154,7 +187,11 @@ func wrapPath(path string, err error) error {
 // zip bomb ends the read with an error.
 func (o Options) ReadOSVZip(ctx context.Context, r io.ReaderAt, size int64, fn func(name string, a patchwave.Advisory) error) (Stats, error) {
 	st, err := o.readZip(ctx, r, size, fn)
-	return st, wrapPath("zip archive", err)
+	label := "zip archive"
+	if o.Label != "" {
+		label = o.Label
+	}
+	return st, wrapPath(label, err)
 }
 
 func (o Options) readZip(ctx context.Context, r io.ReaderAt, size int64, fn func(name string, a patchwave.Advisory) error) (Stats, error) {
@@ -180,6 +217,11 @@ func (o Options) readZip(ctx context.Context, r io.ReaderAt, size int64, fn func
 		files = append(files, f)
 	}
 	slices.SortStableFunc(files, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
+	// The whole archive may not expand more than MaxCompressionRatio
+	// times either, however small each of its entries.
+	if byRatio := max(ratioFloorTotal, size*MaxCompressionRatio); o.MaxTotalBytes <= 0 || byRatio < o.MaxTotalBytes {
+		o.MaxTotalBytes = min(byRatio, MaxZipTotalBytes)
+	}
 	return o.run(ctx, len(files), func(i int) string { return files[i].Name }, func(i int, sc *scratch) (int64, error) {
 		return readEntry(files[i], size, sc)
 	}, fn)
@@ -194,6 +236,10 @@ const maxCompressed = MaxRecordBytes + MaxRecordBytes/1024 + 1024
 // reused buffers and a reused decompressor, and their CRC-32 and size
 // checked as archive/zip would; other methods go through archive/zip.
 func readEntry(f *zip.File, archiveSize int64, sc *scratch) (int64, error) {
+	if f.UncompressedSize64 > ratioFloor && f.UncompressedSize64/MaxCompressionRatio > f.CompressedSize64 {
+		return 0, patchwave.Errorf(patchwave.EInvalid, "entry says it expands from %d to %d bytes, over %d times: refused (zip bomb?)",
+			f.CompressedSize64, f.UncompressedSize64, MaxCompressionRatio)
+	}
 	if f.UncompressedSize64 > MaxRecordBytes {
 		return 0, tooLarge(fmt.Sprint(f.UncompressedSize64))
 	}
@@ -229,7 +275,18 @@ func readEntry(f *zip.File, archiveSize int64, sc *scratch) (int64, error) {
 		}
 		src = sc.flate
 	}
-	n, err := readCapped(src, &sc.out, int64(f.UncompressedSize64), MaxRecordBytes)
+	// An entry may expand MaxCompressionRatio times, or to ratioFloor
+	// bytes, and never past MaxRecordBytes: a bomb is stopped after at
+	// most that much work.
+	limit := int64(MaxRecordBytes)
+	if byRatio := max(ratioFloor, int64(size)*MaxCompressionRatio); byRatio < limit {
+		limit = byRatio
+	}
+	n, err := readCapped(src, &sc.out, int64(f.UncompressedSize64), limit)
+	if _, ok := err.(*RecordError); ok && limit < MaxRecordBytes {
+		return n, patchwave.Errorf(patchwave.EInvalid,
+			"entry expands over %d times its %d compressed bytes: refused (zip bomb?)", MaxCompressionRatio, size)
+	}
 	if err != nil {
 		return n, err
 	}
@@ -330,6 +387,8 @@ type result struct {
 	filtered bool
 	ioErr    error // reading the container failed: always fatal
 	recErr   error // the record is malformed
+	dropped  []error
+	empty    bool // every affected entry was dropped
 	n        int64
 }
 
@@ -435,6 +494,21 @@ func (o Options) run(ctx context.Context, n int, name func(int) string, read fun
 			}
 			continue
 		}
+		if len(r.dropped) > 0 {
+			st.Dropped += len(r.dropped)
+			for _, err := range r.dropped {
+				if re, ok := err.(*RecordError); ok {
+					re.Name = nm
+				}
+				if len(st.Errors) < maxErrors {
+					st.Errors = append(st.Errors, err)
+				}
+			}
+			if r.empty {
+				st.Skipped++
+				continue
+			}
+		}
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
@@ -471,7 +545,8 @@ func decodeOne(i int, sc *scratch, read func(int, *scratch) (int64, error), pref
 	if err != nil {
 		return result{n: n, recErr: err}
 	}
-	return result{n: n, adv: a}
+	dropped, keep := checkRecord(&a)
+	return result{n: n, adv: a, dropped: dropped, empty: !keep}
 }
 
 func containsAny(b []byte, subs [][]byte) bool {
