@@ -209,11 +209,16 @@ type Feed struct {
 	Interval     int64      `json:"interval_seconds,omitempty"`
 	LastAttempt  *time.Time `json:"last_attempt_at,omitempty"`
 	LastSuccess  *time.Time `json:"last_success_at,omitempty"`
-	Records      int64      `json:"records"`
+	Records      int64      `json:"records"` // what the feed holds: OSV records, KEV entries, EPSS scores or MSRC documents
 	Error        string     `json:"error,omitempty"`
 	ETag         string     `json:"-"`
 	LastModified string     `json:"-"`
 	CreatedAt    time.Time  `json:"created_at"`
+	// Skipped and Warnings tell what the last successful import left
+	// out as invalid (records, or affected entries of them) and the first
+	// reasons, each naming the record and the field.
+	Skipped  int64    `json:"skipped,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // EOL is the end of support of one operating system release.

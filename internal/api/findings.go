@@ -21,7 +21,9 @@ type Feeds interface {
 	// Sync fetches a feed's source now and imports it when it changed.
 	Sync(ctx context.Context, name string) (patchwave.Feed, error)
 	// Import reads a feed's data from path (a file the API received).
-	Import(ctx context.Context, name, kind, path string) (patchwave.Feed, error)
+	// force lets a KEV or EPSS file replace a stored set more than twice
+	// its size.
+	Import(ctx context.Context, name, kind, path string, force bool) (patchwave.Feed, error)
 }
 
 // MaxFeedUpload bounds a feed file uploaded for import (an all.zip of
@@ -180,6 +182,14 @@ func (a *API) importFeed(w http.ResponseWriter, r *http.Request) error {
 	if err := validFeedName(name); err != nil {
 		return err
 	}
+	force := false
+	if s := r.URL.Query().Get("force"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return patchwave.Errorf(patchwave.EInvalid, "query parameter force=%q is not true or false", s)
+		}
+		force = b
+	}
 	if kind != "" {
 		if err := validKind(kind); err != nil {
 			return err
@@ -205,12 +215,12 @@ func (a *API) importFeed(w http.ResponseWriter, r *http.Request) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	f, err := a.feeds.Import(r.Context(), name, kind, tmp.Name())
+	f, err := a.feeds.Import(r.Context(), name, kind, tmp.Name(), force)
 	if err != nil {
 		return err
 	}
 	if err := a.store.Write(r.Context(), func(tx *store.Tx) error {
-		return tx.Audit(u.Name, "feed.import", "feed:"+name, map[string]any{"kind": f.Kind, "bytes": n, "records": f.Records})
+		return tx.Audit(u.Name, "feed.import", "feed:"+name, map[string]any{"kind": f.Kind, "bytes": n, "records": f.Records, "skipped": f.Skipped, "force": force})
 	}); err != nil {
 		return err
 	}

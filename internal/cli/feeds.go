@@ -52,7 +52,11 @@ func runFeedsStatus(ctx context.Context, e env, args []string) error {
 		if src == "" {
 			src = "(import)"
 		}
-		t.row(f.Name, f.Kind, src, every, ago(f.LastSuccess, now, "never"), strconv.FormatInt(f.Records, 10), f.Error)
+		records := strconv.FormatInt(f.Records, 10)
+		if f.Skipped > 0 {
+			records += fmt.Sprintf(" (%d skipped)", f.Skipped)
+		}
+		t.row(f.Name, f.Kind, src, every, ago(f.LastSuccess, now, "never"), records, f.Error)
 	}
 	return t.flush()
 }
@@ -138,6 +142,7 @@ patchwave feeds import --feed kev --kind kev known_exploited_vulnerabilities.jso
 	v.nargs = -1
 	name := v.String("feed", "", "`name` of the feed the files belong to (created when new)")
 	kind := v.String("kind", "", "feed `kind` for a new feed: "+strings.Join(patchwave.FeedKinds, ", "))
+	force := v.Bool("force", false, "replace the stored KEV or EPSS data even by a file of less than half as many entries")
 	paths, err := v.parse(args)
 	if err != nil {
 		return err
@@ -157,12 +162,18 @@ patchwave feeds import --feed kev --kind kev known_exploited_vulnerabilities.jso
 		if err != nil {
 			return err
 		}
-		f, err := c.ImportFeed(ctx, *name, *kind, body)
+		f, err := c.ImportFeedWith(ctx, *name, client.ImportOptions{Kind: *kind, Force: *force}, body)
 		cleanup()
 		if err != nil {
 			return fmt.Errorf("import %s: %w", p, err)
 		}
-		fmt.Fprintf(e.stdout, "%s: imported into feed %s (%s), %d records\n", p, f.Name, f.Kind, f.Records)
+		fmt.Fprintf(e.stdout, "%s: imported into feed %s (%s), which holds %d records\n", p, f.Name, f.Kind, f.Records)
+		if f.Skipped > 0 || len(f.Warnings) > 0 {
+			fmt.Fprintf(e.stderr, "patchwave: %s: %d invalid records skipped\n", p, f.Skipped)
+			for _, w := range f.Warnings {
+				fmt.Fprintf(e.stderr, "  %s\n", w)
+			}
+		}
 	}
 	return nil
 }

@@ -48,10 +48,28 @@ func (c *Client) SyncFeed(ctx context.Context, name string) (patchwave.Feed, err
 
 // ImportFeed sends a feed file to the server; kind is needed for a new feed.
 func (c *Client) ImportFeed(ctx context.Context, name, kind string, body io.Reader) (patchwave.Feed, error) {
+	return c.ImportFeedWith(ctx, name, ImportOptions{Kind: kind}, body)
+}
+
+// ImportOptions change how the server imports a feed file.
+type ImportOptions struct {
+	Kind  string // the feed's kind, needed for a new feed
+	Force bool   // let a KEV or EPSS file replace a stored set more than twice its size
+}
+
+// ImportFeedWith sends a feed file to the server.
+func (c *Client) ImportFeedWith(ctx context.Context, name string, o ImportOptions, body io.Reader) (patchwave.Feed, error) {
 	var out patchwave.Feed
+	q := url.Values{}
+	if o.Kind != "" {
+		q.Set("kind", o.Kind)
+	}
+	if o.Force {
+		q.Set("force", "true")
+	}
 	path := "/api/v1/feeds/" + url.PathEscape(name) + "/import"
-	if kind != "" {
-		path += "?kind=" + url.QueryEscape(kind)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	err := c.DoRaw(ctx, "POST", path, "application/octet-stream", body, &out)
 	return out, err

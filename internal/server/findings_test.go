@@ -199,7 +199,7 @@ func TestFeedImportBadInput(t *testing.T) {
 		{"missing id", "debian", "", []byte(`{"modified":"2024-01-01T00:00:00Z"}`), "id"},
 		{"bad range", "debian", "", []byte(`{"id":"X-1","modified":"2024-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"Debian:12","name":"a"},"ranges":[{"type":"ECOSYSTEM","events":[{"fixed":"1","introduced":"0"}]}]}]}`), "X-1"},
 		{"traversal", "debian", "", zipOf(t, map[string]string{"../../etc/x.json": good}), ".."},
-		{"zip bomb", "debian", "", bomb, "at most"},
+		{"zip bomb", "debian", "", bomb, "zip bomb"},
 		{"truncated zip", "debian", "", zipOf(t, map[string]string{"a.json": good})[:60], "zip"},
 		{"unknown kind", "new", "rss", []byte("x"), "unknown feed kind"},
 		{"new feed without kind", "new", "", []byte("x"), "give its kind"},

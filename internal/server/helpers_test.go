@@ -25,9 +25,20 @@ type testServer struct {
 // newServer starts a server on the database dsn ("" for SQLite in a temp dir).
 func newServer(t testing.TB, dsn string) *testServer {
 	t.Helper()
+	return startServer(t, dsn, t.TempDir())
+}
+
+// newServerIn starts a server on SQLite in dataDir.
+func newServerIn(t testing.TB, dataDir string) *testServer {
+	t.Helper()
+	return startServer(t, "", dataDir)
+}
+
+func startServer(t testing.TB, dsn, dataDir string) *testServer {
+	t.Helper()
 	var logs strings.Builder
 	log := slog.New(slog.NewTextHandler(&lockedWriter{b: &logs}, nil))
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Database: dsn, AdminPassword: adminPassword, Listen: "127.0.0.1:0"}, log)
+	srv, err := server.New(context.Background(), server.Config{DataDir: dataDir, Database: dsn, AdminPassword: adminPassword, Listen: "127.0.0.1:0"}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

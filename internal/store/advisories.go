@@ -43,7 +43,7 @@ func (tx *Tx) DeleteFeed(name string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return patchwave.Errorf(patchwave.ENotFound, "feed %q not found", name)
 	}
-	return nil
+	return tx.FeedSkipped(name, 0, nil)
 }
 
 // Feeds lists every feed by name.
@@ -61,7 +61,18 @@ func (s *Store) Feeds(ctx context.Context) ([]patchwave.Feed, error) {
 		}
 		out = append(out, f)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	notes, err := s.feedNotes(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		notes[out[i].Name].apply(&out[i])
+	}
+	return out, nil
 }
 
 // Feed returns one feed.
@@ -73,7 +84,78 @@ func (s *Store) Feed(ctx context.Context, name string) (patchwave.Feed, error) {
 	if err != nil {
 		return f, fmt.Errorf("feed %s: %w", name, err)
 	}
+	notes, err := s.feedNotes(ctx, name)
+	if err != nil {
+		return f, err
+	}
+	notes[name].apply(&f)
 	return f, nil
+}
+
+// feedNotePrefix keys, in the settings table, what the last successful
+// import of a feed left out: {"skipped": N, "warnings": [...]}.
+const feedNotePrefix = "feed-import:"
+
+type feedNote struct {
+	Skipped  int64    `json:"skipped"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+func (n feedNote) apply(f *patchwave.Feed) { f.Skipped, f.Warnings = n.Skipped, n.Warnings }
+
+// feedNotes reads the import notes of one feed, or of all when name is "".
+func (s *Store) feedNotes(ctx context.Context, name string) (map[string]feedNote, error) {
+	q, args := `SELECT key, value FROM settings WHERE key LIKE ?`, []any{feedNotePrefix + "%"}
+	if name != "" {
+		q, args = `SELECT key, value FROM settings WHERE key = ?`, []any{feedNotePrefix + name}
+	}
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("feed notes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]feedNote{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, fmt.Errorf("feed notes: %w", err)
+		}
+		var n feedNote
+		if json.Unmarshal([]byte(v), &n) == nil {
+			out[strings.TrimPrefix(k, feedNotePrefix)] = n
+		}
+	}
+	return out, rows.Err()
+}
+
+// FeedSkipped records what the import just made of a feed left out: how
+// many records were skipped and the first reasons (cut to 20 of 500
+// bytes). Zero and nil clear the note.
+func (tx *Tx) FeedSkipped(name string, skipped int64, warnings []string) error {
+	if skipped == 0 && len(warnings) == 0 {
+		if _, err := tx.exec(`DELETE FROM settings WHERE key = ?`, feedNotePrefix+name); err != nil {
+			return fmt.Errorf("feed %s: %w", name, err)
+		}
+		return nil
+	}
+	n := feedNote{Skipped: skipped}
+	for _, w := range warnings[:min(len(warnings), 20)] {
+		if len(w) > 500 {
+			w = w[:500]
+		}
+		n.Warnings = append(n.Warnings, w)
+	}
+	b, _ := json.Marshal(n)
+	return tx.PutSetting(feedNotePrefix+name, b)
+}
+
+// FeedRecords returns how many OSV records the feed holds.
+func (tx *Tx) FeedRecords(name string) (int64, error) {
+	var n int64
+	if err := tx.queryRow(`SELECT COUNT(*) FROM advisories WHERE feed = ?`, name).Scan(&n); err != nil {
+		return 0, fmt.Errorf("feed %s: %w", name, err)
+	}
+	return n, nil
 }
 
 // FeedAttempt records a synchronisation attempt of a feed: on success its
@@ -202,6 +284,20 @@ func (tx *Tx) ReplaceKEV(entries []patchwave.KEV) error {
 	return nil
 }
 
+// CountKEV returns how many KEV entries are stored.
+func (tx *Tx) CountKEV() (int64, error) {
+	var n int64
+	err := tx.queryRow(`SELECT COUNT(*) FROM kev`).Scan(&n)
+	return n, err
+}
+
+// CountEPSS returns how many EPSS scores are stored.
+func (tx *Tx) CountEPSS() (int64, error) {
+	var n int64
+	err := tx.queryRow(`SELECT COUNT(*) FROM epss`).Scan(&n)
+	return n, err
+}
+
 // KEVs returns the KEV catalogue by CVE.
 func (s *Store) KEVs(ctx context.Context) (map[string]patchwave.KEV, error) {
 	rows, err := s.query(ctx, `SELECT cve, date_added, due_date, ransomware, vendor, product, name FROM kev`)
@@ -265,6 +361,33 @@ func (tx *Tx) PutMSRC(id string, released time.Time, body []byte) error {
 		return fmt.Errorf("store msrc %s: %w", id, err)
 	}
 	return nil
+}
+
+// MSRCImported returns when each stored Microsoft release document was
+// imported, by id.
+func (s *Store) MSRCImported(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.query(ctx, `SELECT id, imported_at FROM msrc_releases`)
+	if err != nil {
+		return nil, fmt.Errorf("list msrc: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at int64
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, fmt.Errorf("list msrc: %w", err)
+		}
+		out[id] = fromMS(at)
+	}
+	return out, rows.Err()
+}
+
+// CountMSRC returns how many Microsoft release documents are stored.
+func (tx *Tx) CountMSRC() (int64, error) {
+	var n int64
+	err := tx.queryRow(`SELECT COUNT(*) FROM msrc_releases`).Scan(&n)
+	return n, err
 }
 
 // MSRCReleases lists the stored Microsoft release ids, newest first.
