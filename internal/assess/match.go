@@ -153,34 +153,7 @@ type hit struct {
 // (normalised). The caller holds ix.mu for reading.
 func (ix *Index) evaluate(ecos []string, pr probe) *verdict {
 	var buf [8]hit
-	hits := buf[:0]
-	vEpoch := hasEpoch(pr.version)
-	vVar := variantOf(pr.version)
-	for _, eco := range ecos {
-		for _, name := range pr.names {
-			if name == "" {
-				continue
-			}
-			for _, e := range ix.byKey[key{eco, name}] {
-				ok, fix := e.affects(pr.version, vEpoch, vVar)
-				if !ok {
-					continue
-				}
-				i := slices.IndexFunc(hits, func(h hit) bool { return h.adv == e.adv })
-				if i < 0 {
-					hits = append(hits, hit{adv: e.adv, fixed: fix, scheme: e.scheme,
-						severity: maxSeverity(e.adv.severity, e.severity), cvss: max(e.adv.cvss, e.cvss)})
-					continue
-				}
-				h := &hits[i]
-				if fix != "" && (h.fixed == "" || e.scheme.Compare(fix, h.fixed) > 0) {
-					h.fixed = fix
-				}
-				h.severity = maxSeverity(h.severity, e.severity)
-				h.cvss = max(h.cvss, e.cvss)
-			}
-		}
-	}
+	hits := ix.hits(ecos, pr, buf[:0])
 	if len(hits) == 0 {
 		return nil
 	}
@@ -216,15 +189,86 @@ func (ix *Index) evaluate(ecos []string, pr probe) *verdict {
 		if q != nil {
 			slices.Sort(q.ids)
 			slices.Sort(q.cves)
-			if q.severity == "" {
-				q.severity = patchwave.SeverityUnknown
-			}
-			if q.cvss > 0 {
-				q.severity = maxSeverity(q.severity, feed.SeverityFromCVSS(q.cvss))
-			}
+			q.severity = finalSeverity(q.severity, q.cvss)
 		}
 	}
 	return v
+}
+
+// finalSeverity is the severity said, raised to what the CVSS score
+// says, or unknown when nothing says anything.
+func finalSeverity(s patchwave.Severity, cvss float64) patchwave.Severity {
+	if s == "" {
+		s = patchwave.SeverityUnknown
+	}
+	if cvss > 0 {
+		s = maxSeverity(s, feed.SeverityFromCVSS(cvss))
+	}
+	return s
+}
+
+// Hit is one advisory that affects an installed package.
+type Hit struct {
+	Advisory string
+	Fixed    string   // the version that fixes it; "" when it has no fix
+	CVEs     []string // sorted; shared with the index: do not modify
+	Severity patchwave.Severity
+	CVSS     float64
+}
+
+// Explain returns the advisories, one Hit each in id order, that affect
+// the installed package p on a host whose ecosystems are eco: what Match
+// merges into p's findings. It does not know which packages Match leaves
+// out as superseded (older kernels).
+func (ix *Index) Explain(eco []string, p patchwave.Package) []Hit {
+	ecos := normalizeList(eco)
+	if len(ecos) == 0 {
+		return nil
+	}
+	pr := probeFor(familyOf(ecos[0]), p)
+	ix.mu.RLock()
+	var buf [8]hit
+	hits := ix.hits(ecos, pr, buf[:0])
+	ix.mu.RUnlock()
+	out := make([]Hit, len(hits))
+	for i, h := range hits {
+		out[i] = Hit{Advisory: h.adv.id, Fixed: h.fixed, CVEs: h.adv.cves, Severity: finalSeverity(h.severity, h.cvss), CVSS: h.cvss}
+	}
+	slices.SortFunc(out, func(a, b Hit) int { return strings.Compare(a.Advisory, b.Advisory) })
+	return out
+}
+
+// hits appends to hits the advisories affecting the probed version, one
+// each. The caller holds ix.mu for reading.
+func (ix *Index) hits(ecos []string, pr probe, hits []hit) []hit {
+	vEpoch := hasEpoch(pr.version)
+	vVar := variantOf(pr.version)
+	for _, eco := range ecos {
+		for _, name := range pr.names {
+			if name == "" {
+				continue
+			}
+			for _, e := range ix.byKey[key{eco, name}] {
+				ok, fix := e.affects(pr.version, vEpoch, vVar)
+				if !ok {
+					continue
+				}
+				i := slices.IndexFunc(hits, func(h hit) bool { return h.adv == e.adv })
+				if i < 0 {
+					hits = append(hits, hit{adv: e.adv, fixed: fix, scheme: e.scheme,
+						severity: maxSeverity(e.adv.severity, e.severity), cvss: max(e.adv.cvss, e.cvss)})
+					continue
+				}
+				h := &hits[i]
+				if fix != "" && (h.fixed == "" || e.scheme.Compare(fix, h.fixed) > 0) {
+					h.fixed = fix
+				}
+				h.severity = maxSeverity(h.severity, e.severity)
+				h.cvss = max(h.cvss, e.cvss)
+			}
+		}
+	}
+	return hits
 }
 
 // affects reports whether version v lies in the entry's ranges or

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -296,5 +297,38 @@ func TestFleet(t *testing.T) {
 	}
 	if !fl.RemoveHost(11) || fl.RemoveHost(11) || len(fl.Assess()) != 10 {
 		t.Error("RemoveHost")
+	}
+}
+
+// TestExplainSplitsWhatMatchMerges: two advisories with different fixes
+// and one without make one missing and one no-fix finding, and Explain
+// gives each advisory with its own fixed version, CVEs and severity.
+func TestExplainSplitsWhatMatchMerges(t *testing.T) {
+	ix := NewIndex()
+	a := osv("DSA-1", "Debian:12", "openssl", "i:0", "f:3.0.11-1~deb12u1")
+	a.Aliases = []string{"CVE-2024-0001"}
+	b := osv("DSA-2", "Debian:12", "openssl", "i:0", "f:3.0.15-1~deb12u1")
+	b.Aliases = []string{"CVE-2024-0002"}
+	b.Severity = []patchwave.AdvisorySeverity{{Type: "CVSS_V3", Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}}
+	c := osv("DEBIAN-CVE-2024-0003", "Debian:12", "openssl", "i:0")
+	for _, adv := range []patchwave.Advisory{a, b, c} {
+		ix.Add(adv)
+	}
+	p := patchwave.Package{Name: "libssl3", Version: "3.0.9-1", Source: "openssl", SourceVersion: "3.0.9-1"}
+	fs := ix.Match([]string{"Debian:12"}, []patchwave.Package{p})
+	if len(fs) != 2 || fs[0].Fixed != "3.0.15-1~deb12u1" || len(fs[0].Advisories) != 2 || fs[1].State != patchwave.FindingNoFix {
+		t.Fatalf("match: %+v", fs)
+	}
+	hits := ix.Explain([]string{"Debian:12"}, p)
+	want := []Hit{
+		{Advisory: "DEBIAN-CVE-2024-0003", CVEs: []string{"CVE-2024-0003"}, Severity: patchwave.SeverityUnknown},
+		{Advisory: "DSA-1", Fixed: "3.0.11-1~deb12u1", CVEs: []string{"CVE-2024-0001"}, Severity: patchwave.SeverityUnknown},
+		{Advisory: "DSA-2", Fixed: "3.0.15-1~deb12u1", CVEs: []string{"CVE-2024-0002"}, Severity: patchwave.SeverityCritical, CVSS: 9.8},
+	}
+	if !reflect.DeepEqual(hits, want) {
+		t.Errorf("explain:\n got %+v\nwant %+v", hits, want)
+	}
+	if hits := ix.Explain([]string{"Debian:12"}, patchwave.Package{Name: "libssl3", Version: "3.0.16-1", Source: "openssl", SourceVersion: "3.0.16-1"}); len(hits) != 1 {
+		t.Errorf("patched: %+v", hits)
 	}
 }

@@ -92,12 +92,15 @@ unchanged sources and operating systems reads the cache (a few times faster
 than decoding OSV JSON) and files for a source's older content are removed.
 --no-cache reads the sources afresh and writes no cache.
 
-The exit code is 0 when no package needs a fix, 1 when some do (findings
-on packages that look built by a third party do not count), 2 when the
-assessment failed. With -o json the output is a JSON array of findings,
-one per installed binary package and state (missing or no-fix), with the
-fields host, ecosystem, package, source, installed, fixed ("" when no fix
-exists), state, advisories, cves and severity.`,
+The exit code is 0 when nothing is found, 1 when any finding is printed
+(those on packages that look built by a third party too), 2 when the
+assessment failed. The table shows one line per installed binary package
+and state (missing, or no fix yet) with the highest fixed version of its
+advisories. With -o json the output is a JSON array with one object per
+(binary package, advisory): host, ecosystem, package, arch, source,
+installed, fixed (the version that fixes that advisory, "" when no fix
+exists), state (missing or no-fix), advisories (that advisory's id), cves,
+severity, cvss and third_party.`,
 		`patchwave assess --root / --advisories ubuntu-osv.zip
 patchwave assess --root /mnt/img1 --root /mnt/img2 --advisories osv/ -o json
 patchwave assess --inventory status --os debian:12 --advisories debian.zip`)
@@ -193,18 +196,14 @@ patchwave assess --inventory status --os debian:12 --advisories debian.zip`)
 		return nil
 	})
 	all := []patchwave.Finding{}
-	missing := 0
 	for _, fs := range byHost {
 		for _, f := range fs {
 			f.HostID = 0
 			all = append(all, f)
-			if !f.ThirdParty {
-				missing++
-			}
 		}
 	}
 	if *out == formatJSON {
-		if err := writeJSON(e.stdout, all); err != nil {
+		if err := writeJSON(e.stdout, perAdvisory(ix, hosts, byHost)); err != nil {
 			return fail(err)
 		}
 	} else if len(all) > 0 {
@@ -225,10 +224,78 @@ patchwave assess --inventory status --os debian:12 --advisories debian.zip`)
 	} else {
 		fmt.Fprintf(e.stdout, "no findings on %d host(s)\n", len(hosts))
 	}
-	if missing > 0 {
+	if len(all) > 0 {
 		return &exitStatus{code: assessFindings}
 	}
 	return nil
+}
+
+// assessFinding is one line of "patchwave assess -o json": one installed
+// binary package affected by one advisory.
+type assessFinding struct {
+	Host       string             `json:"host"`
+	Ecosystem  string             `json:"ecosystem"`
+	Package    string             `json:"package"` // the binary package
+	Arch       string             `json:"arch,omitempty"`
+	Source     string             `json:"source"`
+	Installed  string             `json:"installed"`
+	Fixed      string             `json:"fixed"` // the version that fixes the advisory; "" when none does yet
+	State      string             `json:"state"` // missing or no-fix
+	Advisories []string           `json:"advisories"`
+	CVEs       []string           `json:"cves"`
+	Severity   patchwave.Severity `json:"severity"`
+	CVSS       float64            `json:"cvss,omitempty"`
+	ThirdParty bool               `json:"third_party,omitempty"`
+}
+
+// perAdvisory splits each host's findings, which merge the advisories of
+// one package, into one assessFinding per advisory, each with its own
+// fixed version, CVEs and severity.
+func perAdvisory(ix *assess.Index, hosts []assessHost, byHost [][]patchwave.Finding) []assessFinding {
+	type pkgKey struct{ name, version string } // findings may lack the arch; arches of one version match alike
+	type hitKey struct {
+		ecos string
+		p    patchwave.Package
+	}
+	explained := map[hitKey][]assess.Hit{}
+	out := []assessFinding{}
+	for i, fs := range byHost {
+		if len(fs) == 0 {
+			continue
+		}
+		h := &hosts[i]
+		ecos := assess.Ecosystems(h.os, h.pro)
+		ecosKey := strings.Join(ecos, "\x00")
+		pkgs := make(map[pkgKey]patchwave.Package, len(h.pkgs))
+		for _, p := range h.pkgs {
+			pkgs[pkgKey{p.Name, p.Version}] = p
+		}
+		for _, f := range fs {
+			p, ok := pkgs[pkgKey{f.Package, f.Installed}]
+			k := hitKey{ecosKey, p}
+			hits, done := explained[k]
+			if ok && !done {
+				hits = ix.Explain(ecos, p)
+				explained[k] = hits
+			}
+			for _, hit := range hits {
+				if !slices.Contains(f.Advisories, hit.Advisory) {
+					continue // the package's other finding (missing or no-fix) has it
+				}
+				out = append(out, assessFinding{Host: f.Host, Ecosystem: f.Ecosystem, Package: f.Package, Arch: f.Arch, Source: f.Source,
+					Installed: f.Installed, Fixed: hit.Fixed, State: string(f.State), Advisories: []string{hit.Advisory},
+					CVEs: nonNilStrings(hit.CVEs), Severity: hit.Severity, CVSS: hit.CVSS, ThirdParty: f.ThirdParty})
+			}
+		}
+	}
+	return out
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func cmpOrString(a, b string) string {
@@ -515,8 +582,9 @@ func loadAdvisories(ctx context.Context, e env, src string, prefixes []string, d
 	if err != nil {
 		return nil, fmt.Errorf("assess: advisories: %w", err)
 	}
-	if st.Skipped > 0 {
-		fmt.Fprintf(e.stderr, "patchwave: %s: skipped %d malformed records (first: %v)\n", src, st.Skipped, st.Errors[0])
+	if st.Skipped > 0 || st.Dropped > 0 {
+		fmt.Fprintf(e.stderr, "patchwave: %s: %d invalid records skipped, %d affected entries dropped (first: %v)\n",
+			src, st.Skipped, st.Dropped, st.Errors[0])
 	}
 	if key != "" {
 		if err := writeCache(key, advs); err != nil {

@@ -108,11 +108,22 @@ func decodeFindings(t *testing.T, out string) []jsonFinding {
 	if err := json.Unmarshal([]byte(out), &fs); err != nil {
 		t.Fatalf("output is not a JSON array of findings: %v\n%s", err, out)
 	}
+	seen := map[[4]string]bool{}
 	for _, f := range fs {
 		if f.Host == "" || f.Ecosystem == "" || f.Package == "" || f.Source == "" || f.Installed == "" || f.Fixed == nil ||
 			f.Advisories == nil || f.CVEs == nil || f.Severity == "" {
 			t.Errorf("finding lacks a field: %+v", f)
 		}
+		// One object per (binary package, advisory).
+		if len(f.Advisories) != 1 {
+			t.Errorf("finding of %d advisories: %+v", len(f.Advisories), f)
+			continue
+		}
+		k := [4]string{f.Host, f.Package, f.Installed, f.Advisories[0]}
+		if seen[k] {
+			t.Errorf("finding twice: %v", k)
+		}
+		seen[k] = true
 	}
 	return fs
 }
@@ -130,14 +141,20 @@ func TestAssessUbuntuRoot(t *testing.T) {
 		t.Fatalf("exit %d, want 1\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 	fs := decodeFindings(t, r.stdout)
-	if len(fs) != 2 {
-		t.Fatalf("want findings for openssh-server and -client, got %+v", fs)
+	if len(fs) != 4 {
+		t.Fatalf("want findings of two advisories for openssh-server and -client, got %+v", fs)
 	}
-	for _, f := range fs {
-		if f.Host != "web-01" || f.Ecosystem != "Ubuntu:22.04:LTS" || f.Source != "openssh" || *f.Fixed != "1:8.9p1-3ubuntu0.10" ||
-			!slices.Equal(f.Advisories, []string{"UBUNTU-CVE-2024-6387", "USN-6859-1"}) || !slices.Equal(f.CVEs, []string{"CVE-2024-6387"}) ||
-			f.Severity != "high" || f.State != "missing" {
-			t.Errorf("finding %+v", f)
+	for i, f := range fs {
+		// The tracker's record rates it; the notice does not.
+		adv, sev := "UBUNTU-CVE-2024-6387", "high"
+		if i%2 == 1 {
+			adv, sev = "USN-6859-1", "unknown"
+		}
+		pkg := []string{"openssh-client", "openssh-server"}[i/2]
+		if f.Host != "web-01" || f.Ecosystem != "Ubuntu:22.04:LTS" || f.Package != pkg || f.Source != "openssh" || *f.Fixed != "1:8.9p1-3ubuntu0.10" ||
+			!slices.Equal(f.Advisories, []string{adv}) || !slices.Equal(f.CVEs, []string{"CVE-2024-6387"}) ||
+			f.Severity != sev || f.State != "missing" {
+			t.Errorf("finding %d: %+v", i, f)
 		}
 	}
 	// The table says the same, and a second run reads the cache.
@@ -277,9 +294,13 @@ func TestAssessAlmaLinuxReportAndSBOM(t *testing.T) {
 	// nginx: the plain build's fix (ALSA-2026:7002), not the nginx:1.26
 	// module stream's (ALSA-2026:7343); openssl: only the binary that
 	// lacks the fix, not the one whose inventory omits the epoch.
-	if len(fs) != 2 || fs[0].Package != "nginx" || !slices.Equal(fs[0].Advisories, []string{"ALSA-2026:7002"}) ||
-		fs[1].Package != "openssl-libs" || *fs[1].Fixed != "1:3.5.5-4.el9_8" || fs[1].Host != "db-07" ||
-		!slices.Contains(fs[1].Advisories, "ALSA-2026:25239") || fs[1].Severity != "high" || len(fs[1].CVEs) == 0 {
+	// Each of openssl-libs' two advisories has its own fixed version,
+	// CVEs and severity.
+	if len(fs) != 3 || fs[0].Package != "nginx" || !slices.Equal(fs[0].Advisories, []string{"ALSA-2026:7002"}) ||
+		fs[1].Package != "openssl-libs" || fs[1].Host != "db-07" || !slices.Equal(fs[1].Advisories, []string{"ALSA-2026:22312"}) ||
+		*fs[1].Fixed == "" || *fs[1].Fixed == "1:3.5.5-4.el9_8" || fs[1].Severity != "medium" || !slices.Equal(fs[1].CVEs, []string{"CVE-2026-28390"}) ||
+		fs[2].Package != "openssl-libs" || !slices.Equal(fs[2].Advisories, []string{"ALSA-2026:25239"}) || *fs[2].Fixed != "1:3.5.5-4.el9_8" ||
+		fs[2].Severity != "high" || len(fs[2].CVEs) != 15 {
 		t.Errorf("findings %+v", fs)
 	}
 
@@ -292,7 +313,7 @@ func TestAssessAlmaLinuxReportAndSBOM(t *testing.T) {
 	os.WriteFile(sbomFile, []byte(sbom), 0o644)
 	r = te.runT(t, "", "assess", "--inventory", sbomFile, "--advisories", filepath.Join(data, "almalinux_osv"), "-o", "json")
 	fs = decodeFindings(t, r.stdout)
-	if r.code != 1 || len(fs) != 1 || fs[0].Package != "openssl-libs" || fs[0].Installed != "1:3.5.1-3.el9" || fs[0].Source != "openssl" || fs[0].Host != "bom.cdx" {
+	if r.code != 1 || len(fs) != 2 || fs[0].Package != "openssl-libs" || fs[0].Installed != "1:3.5.1-3.el9" || fs[0].Source != "openssl" || fs[0].Host != "bom.cdx" {
 		t.Errorf("sbom: exit %d %+v %s", r.code, fs, r.stderr)
 	}
 	// Debian purls with the distro qualifier only.
@@ -469,5 +490,42 @@ func BenchmarkAssessRoots(b *testing.B) {
 				b.ReportMetric(float64(peak)/(1<<20), "sys-MB")
 			})
 		}
+	}
+}
+
+// TestAssessExitAndInvalidAdvisories: a finding on a third-party package
+// is printed and makes the exit code 1 like any other; an advisory with
+// an invalid fixed version or an unknown ecosystem is skipped with a
+// warning, never reported with a garbage fixed version.
+func TestAssessExitAndInvalidAdvisories(t *testing.T) {
+	dir := t.TempDir()
+	adv := filepath.Join(dir, "osv")
+	os.MkdirAll(adv, 0o755)
+	rec := func(id, eco, name, fixed string) string {
+		return `{"id":"` + id + `","modified":"2024-01-02T03:04:05Z","aliases":["CVE-2024-1000"],"affected":[{"package":{"ecosystem":"` + eco + `","name":"` + name +
+			`"},"ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"` + fixed + `"}]}]}]}`
+	}
+	os.WriteFile(filepath.Join(adv, "good.json"), []byte(rec("DSA-1", "Debian:12", "php8.2", "8.2.20-1~deb12u1")), 0o644)
+	os.WriteFile(filepath.Join(adv, "badver.json"), []byte(rec("BAD-VER", "Debian:12", "bash", "1:::!!")), 0o644)
+	// Of an ecosystem no host has: not even decoded.
+	os.WriteFile(filepath.Join(adv, "unkeco.json"), []byte(rec("UNK-ECO", "Nonsense:12", "bash", "9")), 0o644)
+	debian := "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n"
+	// php from sury.org: third-party, still printed, still exit 1.
+	root := makeRoot(t, filepath.Join(dir, "r"), debian, "web", []patchwave.Package{
+		{Name: "php8.2-cli", Version: "8.2.7-1+0~20230608.23+debian12~1.gbp3e1a5b", Source: "php8.2", SourceVersion: "8.2.7-1+0~20230608.23+debian12~1.gbpsury"},
+		{Name: "bash", Version: "5.2.15-2+b2", Source: "bash", SourceVersion: "5.2.15-2"},
+	})
+	te := assessEnv(t)
+	r := te.runT(t, "", "assess", "--root", root, "--advisories", adv, "-o", "json", "--no-cache")
+	fs := decodeFindings(t, r.stdout)
+	if r.code != 1 || len(fs) != 1 || fs[0].Package != "php8.2-cli" || !fs[0].ThirdParty || *fs[0].Fixed != "8.2.20-1~deb12u1" {
+		t.Errorf("exit %d, findings %+v\n%s", r.code, fs, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "BAD-VER") || !strings.Contains(r.stderr, "fixed") || !strings.Contains(r.stderr, "1 invalid records skipped") {
+		t.Errorf("stderr %q", r.stderr)
+	}
+	r = te.runT(t, "", "assess", "--root", root, "--advisories", adv, "--no-cache")
+	if r.code != 1 || !strings.Contains(r.stdout, "php8.2-cli (third-party)") || strings.Contains(r.stdout, "!!") {
+		t.Errorf("table: exit %d\n%s", r.code, r.stdout)
 	}
 }
