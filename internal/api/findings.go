@@ -165,6 +165,11 @@ func (a *API) syncFeed(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := a.store.Write(r.Context(), func(tx *store.Tx) error {
+		return tx.Audit(u.Name, "feed.sync", "feed:"+f.Name, map[string]any{"records": f.Records})
+	}); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, f)
 	return nil
 }

@@ -383,8 +383,23 @@ func (b backend) Session(ctx context.Context, token string) (patchwave.User, err
 	return u, err
 }
 
+// Logout ends a web session and records it in the audit trail. A session
+// that had already ended is revoked all the same, with nobody to record.
 func (b backend) Logout(ctx context.Context, token string) error {
-	return b.s.store.RevokeTokenByHash(ctx, auth.HashToken(token))
+	hash := auth.HashToken(token)
+	u, id, err := b.s.store.UserByToken(ctx, hash, store.KindWeb)
+	if err != nil {
+		if rerr := b.s.store.RevokeTokenByHash(ctx, hash); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	return b.s.store.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.RevokeToken(id, u.ID, store.KindWeb); err != nil {
+			return err
+		}
+		return tx.Audit(u.Name, "user.logout", "user:"+u.Name, map[string]string{"via": "web"})
+	})
 }
 
 func (b backend) ListHosts(ctx context.Context, f patchwave.HostFilter) ([]patchwave.Host, int64, error) {

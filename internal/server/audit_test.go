@@ -1,0 +1,259 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchwave/patchwave"
+	"github.com/patchwave/patchwave/internal/api"
+)
+
+// notAudited are the mutating routes that write no audit event, and why.
+var notAudited = map[string]string{
+	"POST /api/v1/agent/checkin": "an agent's inventory report: hosts show when they last reported, the audit trail is for people's changes",
+	"POST /api/v1/agent/wait":    "an agent's long poll changes nothing",
+	"POST /api/v1/agent/results": "an agent's task report: it lands in the task and the rollout's events",
+}
+
+// auditWalk calls every mutating route of the API once, successfully, in
+// an order that makes each call possible, and checks that each writes an
+// audit event with its actor. A route that the walk does not call fails
+// the test, so that a new route comes with its audit event.
+type auditWalk struct {
+	t      *testing.T
+	ts     *testServer
+	tok    string // the admin's API token
+	called map[string]bool
+	lastID int64
+	routes []api.RouteInfo
+}
+
+// has reports whether the API has the route, for the steps of routes
+// that are newer than some of the code the walk runs on.
+func (w *auditWalk) has(method, pattern string) bool {
+	return slices.ContainsFunc(w.routes, func(r api.RouteInfo) bool { return r.Method == method && r.Path == pattern })
+}
+
+func (w *auditWalk) newest() patchwave.AuditEvent {
+	w.t.Helper()
+	evs, err := w.ts.Admin.Audit(context.Background(), 0, 1)
+	if err != nil || len(evs) == 0 {
+		w.t.Fatalf("audit trail: %v %v", evs, err)
+	}
+	return evs[0]
+}
+
+// call sends one request to the route method+pattern at path, with the
+// admin's token unless tok is given, and checks its audit event: an
+// action starting with action, by actor.
+func (w *auditWalk) call(method, pattern, path, ctype, body, action, actor string, tok ...string) []byte {
+	w.t.Helper()
+	token := w.tok
+	if len(tok) > 0 {
+		token = tok[0]
+	}
+	if ctype == "" && body != "" {
+		ctype = "application/json"
+	}
+	st, _, b := call(w.t, method, w.ts.URL+path, token, ctype, []byte(body))
+	if st >= 300 {
+		w.t.Fatalf("%s %s: %d %s", method, path, st, b)
+	}
+	w.called[method+" "+pattern] = true
+	e := w.newest()
+	if _, exempt := notAudited[method+" "+pattern]; exempt {
+		if e.ID != w.lastID {
+			w.t.Errorf("%s %s wrote audit event %+v, but is listed as not audited", method, path, e)
+		}
+		return b
+	}
+	if e.ID <= w.lastID || !strings.HasPrefix(e.Action, action) || e.Actor != actor || e.Object == "" || e.At.IsZero() {
+		w.t.Errorf("%s %s: newest audit event %+v; want a new %s… by %s", method, path, e, action, actor)
+	}
+	w.lastID = e.ID
+	return b
+}
+
+// walked are values of the objects the audit walk leaves behind.
+type walked struct {
+	ts                  *testServer
+	token               string // the admin's
+	host, release       string
+	advisory, baseline  string
+	exceptionID, taskID int64
+}
+
+func TestEveryMutationIsAudited(t *testing.T) {
+	walkMutations(t)
+}
+
+// walkMutations runs the audit walk on a new server.
+func walkMutations(t *testing.T) walked {
+	ts := newDrivenServer(t, "")
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 12, 8, 19, 0, 0, 0, time.UTC)} // Patch Tuesday, after the 18:00 release
+	ts.Store().SetClock(clk.Now)
+	w := &auditWalk{t: t, ts: ts, called: map[string]bool{}, routes: api.New(api.Config{}).Routes()}
+	w.tok = login(t, ts.URL, "admin", adminPassword)
+	w.lastID = w.newest().ID
+	id := func(b []byte) string {
+		var v struct{ ID int64 }
+		if err := json.Unmarshal(b, &v); err != nil || v.ID == 0 {
+			t.Fatalf("no id in %s", b)
+		}
+		return fmt.Sprint(v.ID)
+	}
+
+	// Sessions and users.
+	w.call("POST", "/api/v1/login", "/api/v1/login", "", `{"user":"admin","password":"`+adminPassword+`"}`, "user.login", "admin", "")
+	w.call("POST", "/api/v1/users", "/api/v1/users", "", `{"name":"ann","password":"password-ann","role":"approver"}`, "user.create", "admin")
+	w.call("PATCH", "/api/v1/users/{name}", "/api/v1/users/ann", "", `{"sites":["paris"]}`, "user.update", "admin")
+	tokID := id(w.call("POST", "/api/v1/tokens", "/api/v1/tokens", "", `{"name":"ci"}`, "token.create", "admin"))
+	w.call("DELETE", "/api/v1/tokens/{id}", "/api/v1/tokens/"+tokID, "", "", "token.revoke", "admin")
+
+	// Hosts and enrollment.
+	w.call("POST", "/api/v1/hosts/import", "/api/v1/hosts/import", "text/csv", "hostname,site\nfs-01,paris\ngone-01,paris\n", "host.import", "admin")
+	w.call("PATCH", "/api/v1/hosts/{host}", "/api/v1/hosts/fs-01", "", `{"owner":"bob"}`, "host.update", "admin")
+	w.call("DELETE", "/api/v1/hosts/{host}", "/api/v1/hosts/gone-01", "", "", "host.delete", "admin")
+	var tok patchwave.EnrollToken
+	json.Unmarshal(w.call("POST", "/api/v1/enroll-tokens", "/api/v1/enroll-tokens", "", `{"site":"paris","tier":"lab"}`, "enroll_token.create", "admin"), &tok)
+	facts := patchwave.Facts{Hostname: "lab-01", OS: patchwave.OS{ID: "debian", Family: "debian", Version: "12", Name: "Debian GNU/Linux 12 (bookworm)"}}
+	enrollBody, _ := json.Marshal(patchwave.EnrollRequest{Token: tok.Token, Facts: facts})
+	var enrolled patchwave.EnrollResponse
+	json.Unmarshal(w.call("POST", "/api/v1/agent/enroll", "/api/v1/agent/enroll", "", string(enrollBody), "host.enroll", "enroll-token:"+tok.Prefix, ""), &enrolled)
+	pkgs := patchwave.SortPackages([]patchwave.Package{{Name: "libssl3", Version: "3.0.11-1~deb12u2", Arch: "amd64", Source: "openssl"}})
+	checkin, _ := json.Marshal(patchwave.CheckinRequest{FactsHash: facts.Hash(), PackagesHash: patchwave.HashPackages(pkgs), Facts: &facts, Packages: &pkgs})
+	w.call("POST", "/api/v1/agent/checkin", "/api/v1/agent/checkin", "", string(checkin), "", "", enrolled.Credential)
+	w.call("DELETE", "/api/v1/enroll-tokens/{id}", fmt.Sprintf("/api/v1/enroll-tokens/%d", tok.ID), "", "", "enroll_token.revoke", "admin")
+
+	// Feeds.
+	src := feedSource(t, osvRecord("DSA-5764-1", "2026-12-08T00:00:00Z", "openssl", "3.0.15-1~deb12u1", "CVE-2024-5535"))
+	w.call("POST", "/api/v1/feeds", "/api/v1/feeds", "", `{"name":"debian","kind":"osv","url":"`+src+`","interval":"6h"}`, "feed.", "admin")
+	w.call("POST", "/api/v1/feeds/{name}/sync", "/api/v1/feeds/debian/sync", "", "", "feed.", "admin")
+	w.call("POST", "/api/v1/feeds/{name}/import", "/api/v1/feeds/extra/import?kind=osv", "application/octet-stream",
+		osvRecord("DSA-9999-1", "2026-12-08T00:00:00Z", "zlib", "1:1.3"), "feed.import", "admin")
+	w.call("DELETE", "/api/v1/feeds/{name}", "/api/v1/feeds/extra", "", "", "feed.delete", "admin")
+
+	// Policy.
+	_, _, sla := call(t, "GET", ts.URL+"/api/v1/sla", w.tok, "", nil)
+	w.call("PUT", "/api/v1/sla", "/api/v1/sla", "", string(sla), "sla.", "admin")
+	w.call("POST", "/api/v1/baselines", "/api/v1/baselines", "", `{"name":"all","rules":[{"min_severity":"low"}]}`, "baseline.", "admin")
+	w.call("PUT", "/api/v1/baselines/{name}", "/api/v1/baselines/all", "", `{"name":"all","rules":[{"min_severity":"low"}]}`, "baseline.", "admin")
+	w.call("POST", "/api/v1/baselines", "/api/v1/baselines", "", `{"name":"spare","rules":[{"min_severity":"high"}]}`, "baseline.", "admin")
+	w.call("DELETE", "/api/v1/baselines/{name}", "/api/v1/baselines/spare", "", "", "baseline.", "admin")
+	exception := func(just string) string {
+		return id(w.call("POST", "/api/v1/exceptions", "/api/v1/exceptions", "",
+			`{"kind":"restriction","host":"lab-01","package":"zlib1g","justification":"`+just+`","expires_at":"2027-03-01T00:00:00Z"}`, "exception.create", "admin"))
+	}
+	for verb, e := range map[string]string{"approve": exception("zlib waits for the lab"), "reject": exception("zlib waits for the shop")} {
+		w.call("POST", "/api/v1/exceptions/{id}/"+verb, "/api/v1/exceptions/"+e+"/"+verb, "", `{"comment":"ok"}`, "exception.", "admin")
+	}
+	lastException := exception("zlib waits for the release")
+	w.call("POST", "/api/v1/exceptions/{id}/revoke", "/api/v1/exceptions/"+lastException+"/revoke", "", `{"comment":"done"}`, "exception.", "admin")
+	sb := id(w.call("POST", "/api/v1/service-baselines", "/api/v1/service-baselines", "", `{"name":"web","selector":"tag=web","expected":["nginx*"]}`, "service-baseline.", "admin"))
+	_ = sb
+	w.call("DELETE", "/api/v1/service-baselines/{name}", "/api/v1/service-baselines/web", "", "", "service-baseline.", "admin")
+	rule := id(w.call("POST", "/api/v1/tier-rules", "/api/v1/tier-rules", "", `{"selector":"tag=shop","tier":"mission-critical"}`, "tier-rule.", "admin"))
+	w.call("DELETE", "/api/v1/tier-rules/{name}", "/api/v1/tier-rules/"+rule, "", "", "tier-rule.", "admin")
+
+	// Planning and rollouts.
+	_, _, cad := call(t, "GET", ts.URL+"/api/v1/cadence", w.tok, "", nil)
+	w.call("PUT", "/api/v1/cadence", "/api/v1/cadence", "", string(cad), "cadence.", "admin")
+	w.call("POST", "/api/v1/windows", "/api/v1/windows", "", `{"name":"nightly","rrule":"FREQ=DAILY","start":"2026-01-01T20:00","time_zone":"UTC","duration":"4h"}`, "window.create", "admin")
+	w.call("POST", "/api/v1/windows", "/api/v1/windows", "", `{"name":"spare","rrule":"FREQ=WEEKLY","start":"2026-01-01T20:00","time_zone":"UTC","duration":"1h"}`, "window.create", "admin")
+	w.call("DELETE", "/api/v1/windows/{name}", "/api/v1/windows/spare", "", "", "window.", "admin")
+	w.call("PUT", "/api/v1/waves", "/api/v1/waves", "",
+		`{"waves":[{"order":0,"name":"lab","start_offset":"0d","max_concurrent_pct":100,"gate_success_pct":100,"gate_min_hosts":1,"approvers":["admin"],"deadline":"3d"}]}`, "waves.", "admin")
+	waitAssessed(t, ts)
+	var rel struct{ Name string }
+	json.Unmarshal(w.call("POST", "/api/v1/releases", "/api/v1/releases", "", `{}`, "release.create", "admin"), &rel)
+	ro := "/api/v1/rollouts/" + url.PathEscape(rel.Name)
+	w.call("POST", "/api/v1/rollouts/{release}/approvals", ro+"/approvals", "", `{"wave":0,"stage":"promote","decision":"approve","reason":"lab ok"}`, "rollout.approve", "admin")
+	w.call("POST", "/api/v1/rollouts/{release}/pause", ro+"/pause", "", `{"reason":"wait"}`, "rollout.pause", "admin")
+	w.call("POST", "/api/v1/rollouts/{release}/resume", ro+"/resume", "", `{"reason":"go"}`, "rollout.resume", "admin")
+	for range 3 { // the lab wave starts in the window
+		if err := ts.Driver().Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Hour)
+	}
+	if w.has("POST", "/api/v1/hosts/{host}/tasks") {
+		w.call("POST", "/api/v1/hosts/{host}/tasks", "/api/v1/hosts/lab-01/tasks", "", `{"kind":"scan","reason":"check"}`, "task.create", "admin")
+	}
+	if w.has("POST", "/api/v1/agent/wait") {
+		w.call("POST", "/api/v1/agent/wait", "/api/v1/agent/wait", "", `{"timeout":1}`, "", "", enrolled.Credential)
+	}
+	hashes, _ := json.Marshal(patchwave.CheckinRequest{FactsHash: facts.Hash(), PackagesHash: patchwave.HashPackages(pkgs)})
+	var due patchwave.CheckinResponse
+	json.Unmarshal(w.call("POST", "/api/v1/agent/checkin", "/api/v1/agent/checkin", "", string(hashes), "", "", enrolled.Credential), &due)
+	if len(due.Tasks) == 0 {
+		t.Fatalf("no task due on lab-01: %+v", due)
+	}
+	results, _ := json.Marshal(patchwave.TaskResults{Results: []patchwave.TaskResult{{TaskID: due.Tasks[0].ID, Attempt: due.Tasks[0].Attempt, State: patchwave.TaskRunning}}})
+	w.call("POST", "/api/v1/agent/results", "/api/v1/agent/results", "", string(results), "", "", enrolled.Credential)
+	w.call("POST", "/api/v1/rollouts/{release}/promote", ro+"/promote", "", `{"wave":0,"reason":"the lab is fine"}`, "rollout.promote", "admin")
+	w.call("POST", "/api/v1/rollouts/{release}/retry", ro+"/retry", "", `{}`, "rollout.retry", "admin")
+	w.call("POST", "/api/v1/rollouts/{release}/halt", ro+"/halt", "", `{"reason":"stop"}`, "rollout.halt", "admin")
+	w.call("POST", "/api/v1/rollouts/{release}/abort", ro+"/abort", "", `{"reason":"enough"}`, "rollout.abort", "admin")
+
+	// Last, the host's agent.
+	w.call("POST", "/api/v1/hosts/{host}/revoke", "/api/v1/hosts/lab-01/revoke", "", "", "host.revoke", "admin")
+
+	for _, rt := range w.routes {
+		key := rt.Method + " " + rt.Path
+		if rt.Mutating() && !w.called[key] {
+			t.Errorf("%s is not called by the audit walk: add it, with the audit event it writes", key)
+		}
+	}
+	for key := range notAudited {
+		method, pattern, _ := strings.Cut(key, " ")
+		if w.has(method, pattern) && !w.called[key] {
+			t.Errorf("%s is listed as not audited but is not in the route table or not called", key)
+		}
+	}
+	if err := ts.Store().VerifyAudit(ctx); err != nil {
+		t.Error(err)
+	}
+	exID, _ := strconv.ParseInt(lastException, 10, 64)
+	return walked{ts: ts, token: w.tok, host: "lab-01", release: rel.Name, advisory: "DSA-5764-1", baseline: "all",
+		exceptionID: exID, taskID: due.Tasks[0].ID}
+}
+
+// TestWebLogoutIsAudited: signing out of the web UI is in the audit trail.
+func TestWebLogoutIsAudited(t *testing.T) {
+	ts := newServer(t, "")
+	session := webSession(t, ts.URL, "admin", adminPassword)
+	if resp := webPost(t, ts.URL, session, "/logout", url.Values{}); resp.StatusCode != 303 {
+		t.Fatalf("logout: %s", resp.Status)
+	}
+	evs, err := ts.Admin.Audit(context.Background(), 0, 1)
+	if err != nil || len(evs) == 0 || evs[0].Action != "user.logout" || evs[0].Actor != "admin" || !strings.Contains(evs[0].Detail, "web") {
+		t.Fatalf("newest audit event %+v %v", evs, err)
+	}
+	// The session is over: signing out again writes nothing more.
+	webPost(t, ts.URL, session, "/logout", url.Values{})
+	if again, _ := ts.Admin.Audit(context.Background(), 0, 1); again[0].ID != evs[0].ID {
+		t.Errorf("a second logout of an ended session wrote %+v", again[0])
+	}
+}
+
+// feedSource serves an all.zip of OSV records over HTTP and returns its URL.
+func feedSource(t *testing.T, records ...string) string {
+	files := map[string]string{}
+	for i, r := range records {
+		files[fmt.Sprintf("r%d.json", i)] = r
+	}
+	body := zipOf(t, files)
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	t.Cleanup(src.Close)
+	return src.URL + "/all.zip"
+}
