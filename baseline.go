@@ -56,6 +56,8 @@ type BaselineRule struct {
 	ApproveAfterDays *int `json:"approve_after_days,omitempty"`
 	// ApproveUntil approves the patches published on or before this
 	// time, a freeze date. A date in the past is normal and not flagged.
+	// The API also accepts a plain date, 2026-12-01, meaning the end of
+	// that day UTC (see ParseDate).
 	// At most one of ApproveAfterDays and ApproveUntil is set; with
 	// neither, a matching patch is approved at once.
 	ApproveUntil *time.Time `json:"approve_until,omitempty"`
@@ -162,8 +164,11 @@ func (b Baseline) AppliesTo(h Host) bool {
 // naming hosts without wildcards); rules with a known severity (not
 // unknown: leave it empty instead) and classification, 0 to 3650 days,
 // not both approve_after_days and approve_until; approve and reject
-// entries that name something, a known reject mode; and no patch both
-// approved and rejected by the same entry.
+// entries that name something, a known reject mode; and no approve entry
+// that a reject entry covers entirely (the same entry, or reject openssl*
+// with approve openssl), since the rejection would always win and the
+// approval mean nothing. The opposite overlap is a deliberate carve-out
+// and only a warning (see Warnings).
 func (b Baseline) Validate() error {
 	if strings.TrimSpace(b.Name) == "" {
 		return Errorf(EInvalid, "baseline has no name")
@@ -223,12 +228,36 @@ func (b Baseline) Validate() error {
 	}
 	for i, a := range b.Approve {
 		for j, r := range b.Reject {
-			if a.same(r.PatchRef) {
+			switch {
+			case a.same(r.PatchRef):
 				return Errorf(EInvalid, "%s: approve[%d] and reject[%d] both name %s", where, i, j, a)
+			case r.PatchRef.covers(a):
+				return Errorf(EInvalid, "%s: approve[%d] (%s) never applies: reject[%d] (%s) names every patch it does, and a rejection wins; remove one of them",
+					where, i, a, j, r.PatchRef)
 			}
 		}
 	}
 	return nil
+}
+
+// Warnings describes the entries of a valid baseline that overlap without
+// contradicting each other: an approve entry that names every patch a
+// reject entry names, and more (approve openssl*, reject openssl). That
+// is how a family is approved but for a few members, so it is allowed;
+// the rejection wins for the patches both name. The opposite overlap,
+// where a reject entry names every patch an approve entry does, leaves
+// the approval without effect and Validate refuses it.
+func (b Baseline) Warnings() []string {
+	var out []string
+	for i, a := range b.Approve {
+		for j, r := range b.Reject {
+			if a.covers(r.PatchRef) && !a.same(r.PatchRef) {
+				out = append(out, fmt.Sprintf("baseline %q: reject[%d] (%s) overrides approve[%d] (%s) for the patches both name: the rejection wins",
+					b.Name, j, r.PatchRef, i, a))
+			}
+		}
+	}
+	return out
 }
 
 func (r BaselineRule) validate(where string) error {
@@ -279,6 +308,28 @@ func (p PatchRef) validate(where string) error {
 // same reports whether p and q name the same patches.
 func (p PatchRef) same(q PatchRef) bool {
 	return p.Package == q.Package && strings.EqualFold(p.Advisory, q.Advisory) && strings.EqualFold(p.CVE, q.CVE)
+}
+
+// covers reports whether every patch q names is one p names too: each
+// field p sets, q sets as well, to the same advisory or CVE, or to a
+// package pattern p's glob matches read literally. A star in q can only
+// be matched by a star of p (p has no other wildcard), so whatever a
+// star of q expands to, p's star absorbs it: glob p matching the text of
+// glob q means every name q matches, p matches.
+func (p PatchRef) covers(q PatchRef) bool {
+	if p.Package == "" && p.Advisory == "" && p.CVE == "" {
+		return false
+	}
+	if p.Package != "" && (q.Package == "" || !globMatch(p.Package, q.Package)) {
+		return false
+	}
+	if p.Advisory != "" && !strings.EqualFold(p.Advisory, q.Advisory) {
+		return false
+	}
+	if p.CVE != "" && !strings.EqualFold(p.CVE, q.CVE) {
+		return false
+	}
+	return true
 }
 
 // String describes p, e.g. "package openssl, CVE-2026-1234".

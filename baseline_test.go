@@ -291,3 +291,55 @@ func TestBaselineJSON(t *testing.T) {
 		t.Errorf("encoded %s", out)
 	}
 }
+
+func TestBaselineOverlaps(t *testing.T) {
+	ref := func(pkg string) patchwave.PatchRef { return patchwave.PatchRef{Package: pkg} }
+	for _, tc := range []struct {
+		name           string
+		approve        []patchwave.PatchRef
+		reject         []patchwave.PatchRef
+		err, warning   string
+		noErr, noWarns bool
+	}{
+		{name: "a family approved but for one member", approve: []patchwave.PatchRef{ref("openssl*")}, reject: []patchwave.PatchRef{ref("openssl")},
+			warning: `reject[0] (package openssl) overrides approve[0] (package openssl*) for the patches both name: the rejection wins`},
+		{name: "a rejection that swallows an approval", approve: []patchwave.PatchRef{ref("linux-image-6.1")}, reject: []patchwave.PatchRef{ref("x"), ref("linux-*")},
+			err: `approve[0] (package linux-image-6.1) never applies: reject[1] (package linux-*) names every patch it does`},
+		{name: "a narrower glob under a wider one", approve: []patchwave.PatchRef{ref("lib*-dev")}, reject: []patchwave.PatchRef{ref("lib*")},
+			err: `approve[0] (package lib*-dev) never applies: reject[0] (package lib*)`},
+		{name: "the same entry", approve: []patchwave.PatchRef{ref("nginx")}, reject: []patchwave.PatchRef{ref("nginx")},
+			err: "approve[0] and reject[0] both name package nginx"},
+		{name: "a rejection of one CVE of the package", approve: []patchwave.PatchRef{ref("openssl")},
+			reject:  []patchwave.PatchRef{{Package: "openssl", CVE: "CVE-2026-1"}},
+			warning: "reject[0] (package openssl, CVE-2026-1) overrides approve[0] (package openssl)"},
+		{name: "a rejection of a package for one advisory", approve: []patchwave.PatchRef{{Advisory: "DSA-1"}},
+			reject: []patchwave.PatchRef{{Advisory: "dsa-1", Package: "bash"}}, warning: "overrides approve[0] (advisory DSA-1)"},
+		{name: "an approval of one CVE of a rejected advisory", approve: []patchwave.PatchRef{{Advisory: "DSA-1", CVE: "CVE-1"}},
+			reject: []patchwave.PatchRef{{Advisory: "DSA-1"}}, err: "approve[0] (advisory DSA-1, CVE-1) never applies: reject[0] (advisory DSA-1)"},
+		{name: "unrelated", approve: []patchwave.PatchRef{ref("bash"), {CVE: "CVE-2"}}, reject: []patchwave.PatchRef{ref("openssl*"), {CVE: "CVE-1"}},
+			noErr: true, noWarns: true},
+		{name: "globs that only intersect", approve: []patchwave.PatchRef{ref("lib*")}, reject: []patchwave.PatchRef{ref("*ssl")}, noErr: true, noWarns: true},
+	} {
+		b := patchwave.Baseline{Name: "b", Approve: tc.approve}
+		for _, r := range tc.reject {
+			b.Reject = append(b.Reject, patchwave.RejectRef{PatchRef: r})
+		}
+		err := b.Validate()
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if tc.err != "" {
+			continue
+		}
+		ws := b.Warnings()
+		switch {
+		case tc.noWarns && len(ws) > 0:
+			t.Errorf("%s: warnings %q", tc.name, ws)
+		case tc.warning != "" && (len(ws) != 1 || !strings.Contains(ws[0], tc.warning)):
+			t.Errorf("%s: warnings %q, want one with %q", tc.name, ws, tc.warning)
+		}
+	}
+}

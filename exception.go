@@ -68,9 +68,12 @@ type Exception struct {
 	CVE      string        `json:"cve,omitempty"`
 	Advisory string        `json:"advisory,omitempty"`
 	// Cycle is, for exclusions, the release cycle excluded from, as
-	// YYYY-MM (the month of its Patch Tuesday); empty means the cycle
-	// current when the exclusion is submitted, and every cycle until it
-	// expires. Covers does not look at it: the release planner does.
+	// YYYY-MM (the month of its Patch Tuesday); empty means every cycle
+	// until the exclusion expires, starting with the cycle of the month
+	// it is submitted in (see ExclusionCycle). Either way an exclusion is
+	// bound to that cycle: without an approver it may not run past the
+	// cycle's end (see CheckCycle and NeedsApproval). Covers does not
+	// look at it: the release planner does.
 	Cycle               string         `json:"cycle,omitempty"`
 	Justification       string         `json:"justification"`
 	CompensatingControl string         `json:"compensating_control,omitempty"`
@@ -271,12 +274,78 @@ func (e Exception) IsLate(now time.Time, loc *time.Location) bool {
 
 // NeedsApproval reports whether e, submitted at now, needs an approver
 // before it takes effect: restrictions and risk acceptances always do
-// (they leave a known flaw unpatched); exclusions only when late (IsLate,
-// or e.Late already set). A timely exclusion takes effect on submission:
-// site admins own their sites' schedules.
+// (they leave a known flaw unpatched); exclusions when late (IsLate, or
+// e.Late already set) or when they run past the end of their cycle (see
+// CycleBounds). A timely exclusion that ends with its cycle takes effect
+// on submission: site admins own their sites' schedules, one cycle at a
+// time; to keep hosts out for longer, an approver must agree.
 func (e Exception) NeedsApproval(now time.Time, loc *time.Location) bool {
+	return e.ApprovalReason(now, loc) != ""
+}
+
+// ApprovalReason says why e, submitted at now, needs an approver, or
+// returns "" when it does not (see NeedsApproval).
+func (e Exception) ApprovalReason(now time.Time, loc *time.Location) string {
 	if e.Kind != ExceptionExclusion {
-		return true
+		return fmt.Sprintf("a %s always needs an approver", e.Kind)
 	}
-	return e.Late || e.IsLate(now, loc)
+	cycle := e.ExclusionCycle(now, loc)
+	if e.Late || e.IsLate(now, loc) {
+		if y, m, err := ParseCycle(cycle); err == nil {
+			return fmt.Sprintf("the exclusion is late: the deadline of cycle %s was %s", cycle, ExclusionDeadline(y, m, loc).Format(time.RFC3339))
+		}
+		return "the exclusion is late"
+	}
+	if _, end, err := CycleBounds(cycle, loc); err == nil && e.ExpiresAt.After(end) {
+		return fmt.Sprintf("the exclusion runs past the end of cycle %s at %s (the next Patch Tuesday); "+
+			"one that expires by then needs no approver", cycle, end.Format(time.RFC3339))
+	}
+	return ""
+}
+
+// ExclusionCycle returns the release cycle an exclusion submitted at now is
+// bound to: its Cycle, or the cycle of now's month in loc (CycleAt).
+func (e Exception) ExclusionCycle(now time.Time, loc *time.Location) string {
+	if e.Cycle != "" {
+		return e.Cycle
+	}
+	return CycleAt(now, loc)
+}
+
+// CycleBounds returns when a release cycle (YYYY-MM) starts and ends in
+// loc: from its month's Patch Tuesday, midnight, to the next month's.
+func CycleBounds(cycle string, loc *time.Location) (start, end time.Time, err error) {
+	y, m, err := ParseCycle(cycle)
+	if err != nil {
+		return start, end, err
+	}
+	ny, nm := y, m+1
+	if nm > time.December {
+		ny, nm = y+1, time.January
+	}
+	return PatchTuesday(y, m, loc), PatchTuesday(ny, nm, loc), nil
+}
+
+// CheckCycle checks an exclusion submitted at now against its cycle
+// (ExclusionCycle), in loc: the cycle must not be over (its end after
+// now), and the exclusion must not expire before the cycle starts, when
+// it would exclude the hosts from nothing. Other kinds always pass.
+func (e Exception) CheckCycle(now time.Time, loc *time.Location) error {
+	if e.Kind != ExceptionExclusion {
+		return nil
+	}
+	cycle := e.ExclusionCycle(now, loc)
+	start, end, err := CycleBounds(cycle, loc)
+	if err != nil {
+		return err
+	}
+	if !end.After(now) {
+		return Errorf(EInvalid, "exclusion: cycle %s is over (it ended at %s, the next Patch Tuesday); exclude hosts from the current cycle, %s, or a later one",
+			cycle, end.Format(time.RFC3339), CycleAt(now, loc))
+	}
+	if !e.ExpiresAt.After(start) {
+		return Errorf(EInvalid, "exclusion: expires_at %s is before cycle %s starts at %s (Patch Tuesday), so it would exclude the hosts from nothing",
+			e.ExpiresAt.In(loc).Format(time.RFC3339), cycle, start.Format(time.RFC3339))
+	}
+	return nil
 }

@@ -248,3 +248,94 @@ func TestExceptionJSON(t *testing.T) {
 		t.Errorf("zero selector encoded: %s", out)
 	}
 }
+
+// TestExclusionCycles: an exclusion is bound to its release cycle. Without
+// an approver it may not outlast the cycle (the next Patch Tuesday); one
+// for a cycle that is over, or that ends before its cycle starts, is
+// refused.
+func TestExclusionCycles(t *testing.T) {
+	paris := mustLoc(t, "Europe/Paris")
+	// Patch Tuesdays: 10 November 2026, 8 December 2026, 12 January 2027.
+	nov5 := time.Date(2026, 11, 5, 9, 0, 0, 0, paris)
+	excl := func(cycle string, expires time.Time) patchwave.Exception {
+		return patchwave.Exception{Kind: patchwave.ExceptionExclusion, Site: "paris", Cycle: cycle, ExpiresAt: expires}
+	}
+	for _, tc := range []struct {
+		name     string
+		e        patchwave.Exception
+		now      time.Time
+		err      string // from CheckCycle
+		approval string // from ApprovalReason; "" when none is needed
+	}{
+		{name: "timely, ends with its cycle", e: excl("2026-11", time.Date(2026, 12, 8, 0, 0, 0, 0, paris)), now: nov5},
+		{name: "timely, ends within its cycle", e: excl("2026-11", time.Date(2026, 11, 20, 0, 0, 0, 0, paris)), now: nov5},
+		{name: "timely, runs into the next cycle", e: excl("2026-11", time.Date(2026, 12, 8, 0, 0, 0, 1e6, paris)), now: nov5,
+			approval: "runs past the end of cycle 2026-11 at 2026-12-08T00:00:00+01:00"},
+		{name: "timely, a year long", e: excl("", nov5.AddDate(1, 0, -1)), now: nov5, approval: "runs past the end of cycle 2026-11"},
+		{name: "no cycle: this month's", e: excl("", time.Date(2026, 12, 1, 0, 0, 0, 0, paris)), now: nov5},
+		{name: "late", e: excl("2026-11", time.Date(2026, 11, 30, 0, 0, 0, 0, paris)), now: time.Date(2026, 11, 12, 0, 0, 0, 0, paris),
+			approval: "late: the deadline of cycle 2026-11 was 2026-11-11T23:59:59"},
+		{name: "next month's, early", e: excl("2026-12", time.Date(2027, 1, 12, 0, 0, 0, 0, paris)), now: nov5},
+		{name: "next month's, too long", e: excl("2026-12", time.Date(2027, 1, 13, 0, 0, 0, 0, paris)), now: nov5,
+			approval: "runs past the end of cycle 2026-12 at 2027-01-12T00:00:00+01:00"},
+		{name: "December's across the year end", e: excl("2026-12", time.Date(2027, 1, 5, 0, 0, 0, 0, paris)), now: time.Date(2026, 12, 1, 0, 0, 0, 0, paris)},
+		{name: "ends before its cycle starts", e: excl("2026-12", time.Date(2026, 12, 7, 0, 0, 0, 0, paris)), now: nov5,
+			err: "expires_at 2026-12-07T00:00:00+01:00 is before cycle 2026-12 starts at 2026-12-08T00:00:00+01:00"},
+		{name: "this month's, before Patch Tuesday", e: excl("", time.Date(2026, 11, 9, 0, 0, 0, 0, paris)), now: nov5,
+			err: "before cycle 2026-11 starts"},
+		{name: "a cycle that is over", e: excl("2026-10", time.Date(2026, 11, 30, 0, 0, 0, 0, paris)), now: time.Date(2026, 11, 12, 0, 0, 0, 0, paris),
+			err: "cycle 2026-10 is over (it ended at 2026-11-10T00:00:00+01:00, the next Patch Tuesday); exclude hosts from the current cycle, 2026-11"},
+		{name: "a past cycle not over yet", e: excl("2026-10", time.Date(2026, 11, 9, 0, 0, 0, 0, paris)), now: nov5,
+			approval: "late"},
+		{name: "restrictions have no cycle", e: patchwave.Exception{Kind: patchwave.ExceptionRestriction, Package: "x", ExpiresAt: nov5.AddDate(0, 6, 0)},
+			now: nov5, approval: "a restriction always needs an approver"},
+	} {
+		err := tc.e.CheckCycle(tc.now, paris)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || patchwave.ErrorCode(err) != patchwave.EInvalid {
+				t.Errorf("%s: CheckCycle = %v, want %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: CheckCycle: %v", tc.name, err)
+		}
+		why := tc.e.ApprovalReason(tc.now, paris)
+		if (tc.approval == "") != (why == "") || !strings.Contains(why, tc.approval) {
+			t.Errorf("%s: ApprovalReason = %q, want %q", tc.name, why, tc.approval)
+		}
+		if got := tc.e.NeedsApproval(tc.now, paris); got != (why != "") {
+			t.Errorf("%s: NeedsApproval = %v with reason %q", tc.name, got, why)
+		}
+	}
+	start, end, err := patchwave.CycleBounds("2026-12", time.UTC)
+	if err != nil || !start.Equal(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)) || !end.Equal(time.Date(2027, 1, 12, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("CycleBounds(2026-12) = %s, %s, %v", start, end, err)
+	}
+	if _, _, err := patchwave.CycleBounds("2026-13", time.UTC); err == nil {
+		t.Error("CycleBounds accepted month 13")
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"2026-12-01":                time.Date(2026, 12, 1, 23, 59, 59, 999e6, time.UTC),
+		"2028-02-29":                time.Date(2028, 2, 29, 23, 59, 59, 999e6, time.UTC),
+		"2026-12-01T00:00:00Z":      time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC),
+		"2026-12-01T10:30:00+01:00": time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC),
+	} {
+		got, err := patchwave.ParseDate("approve_until", in)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseDate(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"next tuesday", "2026-13-01", "2027-02-29", "01/12/2026", ""} {
+		_, err := patchwave.ParseDate("rules[1].approve_until", in)
+		if err == nil || !strings.Contains(err.Error(), "rules[1].approve_until") || patchwave.ErrorCode(err) != patchwave.EInvalid {
+			t.Errorf("ParseDate(%q): %v, want an error naming the field", in, err)
+		}
+	}
+	if !patchwave.IsEndOfDayUTC(time.Date(2026, 1, 31, 23, 59, 59, 999e6, time.UTC)) || patchwave.IsEndOfDayUTC(time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Error("IsEndOfDayUTC")
+	}
+}

@@ -284,21 +284,32 @@ type Host struct {
 	Site     string `json:"site,omitempty"`
 	Tier     Tier   `json:"tier"`
 	// TierSource says where the tier came from: "manual" (set by a
-	// person or an import), "rule" (a tier rule), "token" (the enrollment
-	// token) or "default". Tier rules never override a manual tier.
+	// person or an import), "token" (the enrollment token), "rule" (a
+	// tier rule) or "default". That is also the precedence: a tier rule
+	// sets only default tiers and its own, never one set by hand or by
+	// the token, and when the rule goes (deleted, or no longer matching)
+	// the host gets the token's tier back, or the default.
 	TierSource string `json:"tier_source,omitempty"`
+	// TierRule is the id of the tier rule that set the tier, when
+	// TierSource is "rule".
+	TierRule int64 `json:"tier_rule,omitempty"`
 	// HighExposure marks workstations of people who share and install a
 	// lot (executives, heavy e-mail users): their findings carry more risk.
-	HighExposure bool        `json:"high_exposure"`
-	Owner        string      `json:"owner,omitempty"`
-	Tags         []string    `json:"tags"`
-	OS           OS          `json:"os"`
-	Kernel       string      `json:"kernel,omitempty"`
-	Arch         string      `json:"arch,omitempty"`
-	Uptime       int64       `json:"uptime_seconds,omitempty"`
-	Interfaces   []Interface `json:"interfaces"`
-	Services     []string    `json:"services"`
-	Pro          bool        `json:"pro,omitempty"` // receives extended vendor fixes (Ubuntu Pro/ESM)
+	HighExposure bool `json:"high_exposure"`
+	// ExposureSource and ExposureRule say where HighExposure came from,
+	// with the same values and precedence as TierSource and TierRule.
+	ExposureSource string `json:"exposure_source,omitempty"`
+	ExposureRule   int64  `json:"exposure_rule,omitempty"`
+
+	Owner      string      `json:"owner,omitempty"`
+	Tags       []string    `json:"tags"`
+	OS         OS          `json:"os"`
+	Kernel     string      `json:"kernel,omitempty"`
+	Arch       string      `json:"arch,omitempty"`
+	Uptime     int64       `json:"uptime_seconds,omitempty"`
+	Interfaces []Interface `json:"interfaces"`
+	Services   []string    `json:"services"`
+	Pro        bool        `json:"pro,omitempty"` // receives extended vendor fixes (Ubuntu Pro/ESM)
 
 	// Managed is true for hosts with an agent, false for imported assets.
 	Managed      bool       `json:"managed"`
@@ -405,6 +416,9 @@ type EnrollToken struct {
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 	Revoked   bool      `json:"revoked"`
+	// HighExposure marks the hosts that enroll with the token
+	// high-exposure (see Host.HighExposure).
+	HighExposure bool `json:"high_exposure,omitempty"`
 	// AllowReenroll lets the token take over a host whose agent is still
 	// enrolled (a reinstalled machine keeping its name). Without it such
 	// an enrollment is refused, so that a token cannot take over hosts.

@@ -10,6 +10,7 @@ package patchwave
 import (
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -123,3 +124,21 @@ func validProse(field, s string, max int) error {
 	}
 	return nil
 }
+
+// ParseDate reads a date or a time as policy documents give them: an RFC
+// 3339 time (2026-12-01T00:00:00Z), or a plain date (2026-12-01), which
+// means the end of that day, 23:59:59.999 UTC, so that the day itself is
+// included. Errors name field.
+func ParseDate(field, s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return endOfDayUTC(t), nil
+	}
+	return time.Time{}, Errorf(EInvalid, "%s: %q is not a date like 2026-12-01 or a time like 2026-12-01T00:00:00Z", field, s)
+}
+
+// IsEndOfDayUTC reports whether t is the last millisecond of its day in
+// UTC, as ParseDate reads plain dates.
+func IsEndOfDayUTC(t time.Time) bool { return t.Equal(endOfDayUTC(t)) }

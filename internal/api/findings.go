@@ -253,10 +253,10 @@ func findingFilter(r *http.Request) (patchwave.FindingFilter, error) {
 	}
 	if s := q.Get("state"); s != "" {
 		switch st := patchwave.FindingState(s); st {
-		case patchwave.FindingMissing, patchwave.FindingNoFix, patchwave.FindingFixed:
+		case patchwave.FindingMissing, patchwave.FindingNoFix, patchwave.FindingFixed, patchwave.FindingUnexpectedService:
 			f.State = st
 		default:
-			return f, patchwave.Errorf(patchwave.EInvalid, "unknown state %q (want missing, no-fix or fixed)", s)
+			return f, patchwave.Errorf(patchwave.EInvalid, "unknown state %q (want missing, no-fix, unexpected-service or fixed)", s)
 		}
 	}
 	if s := q.Get("sla"); s != "" {

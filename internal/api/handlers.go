@@ -498,6 +498,8 @@ type enrollTokenRequest struct {
 	ExpiresIn string   `json:"expires_in,omitempty"` // a Go duration: 24h, 168h
 	// AllowReenroll lets the token take over hosts whose agent is enrolled.
 	AllowReenroll bool `json:"allow_reenroll,omitempty"`
+	// HighExposure marks the hosts that enroll with it high-exposure.
+	HighExposure bool `json:"high_exposure,omitempty"`
 }
 
 // DefaultEnrollTTL is how long an enrollment token lasts unless told.
@@ -522,7 +524,8 @@ func (a *API) createEnrollToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, MaxBody, &req); err != nil {
 		return err
 	}
-	t := patchwave.EnrollToken{Site: req.Site, MaxUses: req.MaxUses, CreatedBy: user(r).Name, AllowReenroll: req.AllowReenroll}
+	t := patchwave.EnrollToken{Site: req.Site, MaxUses: req.MaxUses, CreatedBy: user(r).Name, AllowReenroll: req.AllowReenroll,
+		HighExposure: req.HighExposure}
 	if req.Site != "" {
 		if err := patchwave.ValidLabel("site", req.Site); err != nil {
 			return err
@@ -561,7 +564,7 @@ func (a *API) createEnrollToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		return tx.Audit(u.Name, "enroll_token.create", fmt.Sprintf("enroll_token:%d", t.ID),
 			map[string]any{"site": t.Site, "tier": t.Tier, "tags": t.Tags, "max_uses": t.MaxUses, "expires_at": t.ExpiresAt,
-				"allow_reenroll": t.AllowReenroll})
+				"allow_reenroll": t.AllowReenroll, "high_exposure": t.HighExposure})
 	})
 	if err != nil {
 		return err

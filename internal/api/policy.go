@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/patchwave/patchwave"
@@ -75,6 +77,12 @@ func LoadSLA(ctx context.Context, s *store.Store) (patchwave.SLAPolicy, error) {
 	return p, nil
 }
 
+// change is the detail of a policy change's audit event: the object
+// before and after (nil when created or deleted).
+func change(before, after any) map[string]any {
+	return map[string]any{"before": before, "after": after}
+}
+
 func (a *API) changed() {
 	if a.policyChanged != nil {
 		a.policyChanged()
@@ -138,6 +146,58 @@ func LoadBaselines(ctx context.Context, s *store.Store) ([]patchwave.Baseline, e
 	return out, nil
 }
 
+// decodeBaseline reads a baseline from a request. On top of what decode
+// checks, approve_until may be a plain date (2026-12-01: the end of that
+// day, UTC), and a malformed one is refused naming the rule.
+func decodeBaseline(w http.ResponseWriter, r *http.Request) (patchwave.Baseline, error) {
+	var b patchwave.Baseline
+	var raw json.RawMessage
+	if err := decode(w, r, MaxBody, &raw); err != nil {
+		return b, err
+	}
+	raw, err := normalizeApproveUntil(raw)
+	if err != nil {
+		return b, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return b, patchwave.Errorf(patchwave.EInvalid, "request body is not valid: %v", err)
+	}
+	return b, nil
+}
+
+// normalizeApproveUntil rewrites the approve_until of each of a baseline's
+// rules as an RFC 3339 time (see patchwave.ParseDate).
+func normalizeApproveUntil(raw json.RawMessage) (json.RawMessage, error) {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(raw, &doc) != nil {
+		return raw, nil // not an object: decoding says what is wrong
+	}
+	var rules []map[string]json.RawMessage
+	if json.Unmarshal(doc["rules"], &rules) != nil {
+		return raw, nil
+	}
+	changed := false
+	for i, rule := range rules {
+		var s string
+		if v, ok := rule["approve_until"]; !ok || json.Unmarshal(v, &s) != nil {
+			continue
+		}
+		t, err := patchwave.ParseDate(fmt.Sprintf("rules[%d].approve_until", i), s)
+		if err != nil {
+			return nil, err
+		}
+		rule["approve_until"], _ = json.Marshal(t.Format(time.RFC3339Nano))
+		changed = true
+	}
+	if !changed {
+		return raw, nil
+	}
+	doc["rules"], _ = json.Marshal(rules)
+	return json.Marshal(doc)
+}
+
 func baselineOf(o store.PolicyObject) (patchwave.Baseline, error) {
 	var b patchwave.Baseline
 	if err := json.Unmarshal(o.Body, &b); err != nil {
@@ -175,8 +235,8 @@ func (a *API) putBaseline(w http.ResponseWriter, r *http.Request) error {
 	if err := requireOperator(u, "change baselines"); err != nil {
 		return err
 	}
-	var b patchwave.Baseline
-	if err := decode(w, r, MaxBody, &b); err != nil {
+	b, err := decodeBaseline(w, r)
+	if err != nil {
 		return err
 	}
 	if name := r.PathValue("name"); name != "" && b.Name == "" {
@@ -186,29 +246,39 @@ func (a *API) putBaseline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.warnUnmatched(w, r, b.Selector)
-	body, _ := json.Marshal(b)
+	for _, m := range b.Warnings() {
+		w.Header().Add(WarningHeader, m)
+	}
 	status := http.StatusCreated
-	err := a.store.Write(r.Context(), func(tx *store.Tx) error {
+	err = a.store.Write(r.Context(), func(tx *store.Tx) error {
+		now := tx.Now().UTC().Truncate(time.Millisecond)
 		if key := r.PathValue("name"); key != "" {
-			old, err := a.store.PolicyByName(r.Context(), store.PolicyBaseline, key)
+			old, err := tx.PolicyByName(store.PolicyBaseline, key)
+			if err != nil {
+				return err
+			}
+			before, err := baselineOf(old)
 			if err != nil {
 				return err
 			}
 			status = http.StatusOK
+			b.ID, b.CreatedAt, b.UpdatedAt = old.ID, before.CreatedAt, now
+			body, _ := json.Marshal(b)
 			obj := old
 			obj.Name, obj.Body = b.Name, body
 			if err := tx.UpdatePolicy(obj); err != nil {
 				return err
 			}
-			b.ID = old.ID
-			return tx.Audit(u.Name, "baseline.update", "baseline:"+b.Name, map[string]any{"before": json.RawMessage(old.Body), "after": b})
+			return tx.Audit(u.Name, "baseline.update", "baseline:"+b.Name, change(before, b))
 		}
+		b.ID, b.CreatedAt, b.UpdatedAt = 0, now, now
+		body, _ := json.Marshal(b)
 		id, err := tx.CreatePolicy(store.PolicyObject{Kind: store.PolicyBaseline, Name: b.Name, Body: body, CreatedBy: u.Name})
 		if err != nil {
 			return err
 		}
 		b.ID = id
-		return tx.Audit(u.Name, "baseline.create", "baseline:"+b.Name, b)
+		return tx.Audit(u.Name, "baseline.create", "baseline:"+b.Name, change(nil, b))
 	})
 	if err != nil {
 		return err
@@ -224,15 +294,27 @@ func (a *API) deletePolicy(kind, what string) func(http.ResponseWriter, *http.Re
 		if err := requireOperator(u, "delete "+what+"s"); err != nil {
 			return err
 		}
-		o, err := a.store.PolicyByName(r.Context(), kind, r.PathValue("name"))
-		if err != nil {
-			return err
-		}
-		err = a.store.Write(r.Context(), func(tx *store.Tx) error {
+		err := a.store.Write(r.Context(), func(tx *store.Tx) error {
+			o, err := tx.PolicyByName(kind, r.PathValue("name"))
+			if err != nil {
+				return err
+			}
+			before, err := policyObject(o)
+			if err != nil {
+				return err
+			}
 			if err := tx.DeletePolicy(kind, o.ID); err != nil {
 				return err
 			}
-			return tx.Audit(u.Name, kind+".delete", fmt.Sprintf("%s:%d", kind, o.ID), map[string]any{"before": json.RawMessage(o.Body)})
+			if err := tx.Audit(u.Name, kind+".delete", fmt.Sprintf("%s:%d", kind, o.ID), change(before, nil)); err != nil {
+				return err
+			}
+			if kind == store.PolicyTierRule {
+				// What the rule set goes back to the token's or the
+				// default; the next judgement applies the other rules.
+				_, err = tx.RevertTierRule(u.Name, o.ID)
+			}
+			return err
 		})
 		if err != nil {
 			return err
@@ -243,9 +325,25 @@ func (a *API) deletePolicy(kind, what string) func(http.ResponseWriter, *http.Re
 	}
 }
 
+// policyObject decodes a stored policy object for the audit trail.
+func policyObject(o store.PolicyObject) (any, error) {
+	switch o.Kind {
+	case store.PolicyBaseline:
+		return baselineOf(o)
+	case store.PolicyException:
+		return exceptionOf(o)
+	case store.PolicyServiceBaseline:
+		return serviceBaselineOf(o)
+	case store.PolicyTierRule:
+		return tierRuleOf(o)
+	}
+	return json.RawMessage(o.Body), nil
+}
+
 // previewBaseline shows what a baseline approves today for which hosts:
 // every open finding with a fix, on the hosts in the baseline's scope,
-// decided with all baselines (so precedence shows).
+// decided with all baselines (so precedence shows) and the findings'
+// stored publication dates and classifications, as the assessment does.
 func (a *API) previewBaseline(w http.ResponseWriter, r *http.Request) error {
 	o, err := a.store.PolicyByName(r.Context(), store.PolicyBaseline, r.PathValue("name"))
 	if err != nil {
@@ -395,41 +493,73 @@ func (a *API) exceptionSites(ctx context.Context, e patchwave.Exception) (string
 }
 
 func (a *API) createException(w http.ResponseWriter, r *http.Request) error {
-	u := user(r)
 	var e patchwave.Exception
 	if err := decode(w, r, MaxBody, &e); err != nil {
 		return err
 	}
-	now := a.store.Now()
-	if err := e.Validate(now); err != nil {
-		return err
-	}
-	site, err := a.exceptionSites(r.Context(), e)
+	e, warnings, err := a.CreateException(r.Context(), user(r), e)
 	if err != nil {
 		return err
 	}
-	a.warnUnmatched(w, r, e.Selector)
+	for _, m := range warnings {
+		w.Header().Add(WarningHeader, m)
+	}
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+// CreateException requests exception e on behalf of u, and returns it as
+// stored, with warnings about it (a selector that matches no host, why it
+// waits for an approver). Admins and operators request any kind; site
+// admins exclusions and risk acceptances scoped by one of their sites
+// (--site) or a host at one of them, a selector only narrowing that
+// down. An exclusion is bound to its release cycle (see
+// patchwave.Exception.CheckCycle); a timely one that ends with its cycle
+// is approved at once, anything else waits for an approver.
+func (a *API) CreateException(ctx context.Context, u patchwave.User, e patchwave.Exception) (patchwave.Exception, []string, error) {
+	now := a.store.Now()
+	if err := e.Validate(now); err != nil {
+		return e, nil, err
+	}
+	if err := e.CheckCycle(now, a.location); err != nil {
+		return e, nil, err
+	}
+	site, err := a.exceptionSites(ctx, e)
+	if err != nil {
+		return e, nil, err
+	}
 	switch u.Role {
 	case patchwave.RoleAdmin, patchwave.RoleOperator:
 	case patchwave.RoleSiteAdmin:
 		if e.Kind != patchwave.ExceptionExclusion && e.Kind != patchwave.ExceptionRiskAcceptance {
-			return patchwave.Errorf(patchwave.EForbidden, "site admins may request exclusions and risk acceptances, not %ss", e.Kind)
+			return e, nil, patchwave.Errorf(patchwave.EForbidden, "site admins may request exclusions and risk acceptances, not %ss", e.Kind)
 		}
-		if !e.Selector.IsZero() || !u.CanWrite(site) {
-			return canWrite(u, site, "an exception for site "+site)
+		if site == "" {
+			return e, nil, patchwave.Errorf(patchwave.EForbidden,
+				"site admins scope exceptions by one of their sites (%s) or a host at one of them; a selector alone may reach other sites",
+				strings.Join(u.Sites, ", "))
+		}
+		if err := canWrite(u, site, "the exception's scope"); err != nil {
+			return e, nil, err
 		}
 	default:
-		return patchwave.Errorf(patchwave.EForbidden, "role %s may not request exceptions", u.Role)
+		return e, nil, patchwave.Errorf(patchwave.EForbidden, "role %s may not request exceptions", u.Role)
+	}
+	var warnings []string
+	if m := a.unmatched(ctx, e.Selector); m != "" {
+		warnings = append(warnings, m)
 	}
 	e.ID, e.Owner, e.CreatedAt, e.Approver, e.DecidedAt = 0, u.Name, now.UTC().Truncate(time.Millisecond), "", nil
 	e.State = patchwave.ExceptionPending
 	e.Late = e.IsLate(now, a.location)
-	if !e.NeedsApproval(now, a.location) {
+	if why := e.ApprovalReason(now, a.location); why == "" {
 		e.State = patchwave.ExceptionApproved
 		d := e.CreatedAt
 		e.DecidedAt = &d
+	} else if e.Kind == patchwave.ExceptionExclusion {
+		warnings = append(warnings, "it waits for an approver: "+why)
 	}
-	err = a.store.Write(r.Context(), func(tx *store.Tx) error {
+	err = a.store.Write(ctx, func(tx *store.Tx) error {
 		body, _ := json.Marshal(e)
 		exp := e.ExpiresAt
 		id, err := tx.CreatePolicy(store.PolicyObject{Kind: store.PolicyException, State: string(e.State), Site: site, Host: e.Host,
@@ -438,20 +568,18 @@ func (a *API) createException(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		e.ID = id
-		return tx.Audit(u.Name, "exception.create", fmt.Sprintf("exception:%d", id), e)
+		return tx.Audit(u.Name, "exception.create", fmt.Sprintf("exception:%d", id), change(nil, e))
 	})
 	if err != nil {
-		return err
+		return e, nil, err
 	}
 	a.changed()
-	writeJSON(w, http.StatusCreated, e)
-	return nil
+	return e, warnings, nil
 }
 
 // decideException approves, rejects or revokes an exception.
 func (a *API) decideException(to patchwave.ExceptionState) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u := user(r)
 		id, err := pathID(r, "id")
 		if err != nil {
 			return err
@@ -462,55 +590,80 @@ func (a *API) decideException(to patchwave.ExceptionState) func(http.ResponseWri
 				return err
 			}
 		}
-		now := a.store.Now()
-		var e patchwave.Exception
-		err = a.store.Write(r.Context(), func(tx *store.Tx) error {
-			o, err := tx.PolicyByID(store.PolicyException, id)
-			if err != nil {
-				return err
-			}
-			if e, err = exceptionOf(o); err != nil {
-				return err
-			}
-			before := e.StateAt(now)
-			switch to {
-			case patchwave.ExceptionApproved, patchwave.ExceptionRejected:
-				if u.Role != patchwave.RoleAdmin && u.Role != patchwave.RoleApprover {
-					return patchwave.Errorf(patchwave.EForbidden, "only approvers and admins decide on exceptions (you are %s)", u.Role)
-				}
-				if u.Name == e.Owner && u.Role != patchwave.RoleAdmin {
-					return patchwave.Errorf(patchwave.EForbidden, "you cannot approve your own exception")
-				}
-				if before != patchwave.ExceptionPending {
-					return patchwave.Errorf(patchwave.EConflict, "exception %d is %s, not pending", id, before)
-				}
-				e.Approver = u.Name
-			case patchwave.ExceptionRevoked:
-				if u.Name != e.Owner && u.Role != patchwave.RoleAdmin && u.Role != patchwave.RoleApprover && u.Role != patchwave.RoleOperator {
-					return patchwave.Errorf(patchwave.EForbidden, "only the owner, approvers, operators and admins revoke exceptions")
-				}
-				if before == patchwave.ExceptionRevoked || before == patchwave.ExceptionRejected || before == patchwave.ExceptionExpired {
-					return patchwave.Errorf(patchwave.EConflict, "exception %d is already %s", id, before)
-				}
-			}
-			e.State = to
-			d := now.UTC().Truncate(time.Millisecond)
-			e.DecidedAt = &d
-			body, _ := json.Marshal(e)
-			o.State, o.Body = string(to), body
-			if err := tx.UpdatePolicy(o); err != nil {
-				return err
-			}
-			return tx.Audit(u.Name, "exception."+string(to), fmt.Sprintf("exception:%d", id),
-				map[string]any{"before": before, "after": to, "comment": req.Comment})
-		})
+		e, err := a.DecideException(r.Context(), user(r), id, to, req.Comment)
 		if err != nil {
 			return err
 		}
-		a.changed()
 		writeJSON(w, http.StatusOK, e)
 		return nil
 	}
+}
+
+// DecideException moves exception id to state to (approved, rejected or
+// revoked) on behalf of u, with an optional comment for the audit trail.
+// Approvers and admins approve and reject pending exceptions, not their
+// own (admins excepted); the owner, approvers, operators and admins
+// revoke pending or approved ones.
+func (a *API) DecideException(ctx context.Context, u patchwave.User, id int64, to patchwave.ExceptionState, comment string) (patchwave.Exception, error) {
+	var e patchwave.Exception
+	switch to {
+	case patchwave.ExceptionApproved, patchwave.ExceptionRejected, patchwave.ExceptionRevoked:
+	default:
+		return e, patchwave.Errorf(patchwave.EInvalid, "an exception is approved, rejected or revoked, not %s", to)
+	}
+	if err := patchwave.ValidText("comment", comment, patchwave.MaxPolicyText); err != nil {
+		return e, err
+	}
+	now := a.store.Now()
+	err := a.store.Write(ctx, func(tx *store.Tx) error {
+		o, err := tx.PolicyByID(store.PolicyException, id)
+		if err != nil {
+			return err
+		}
+		if e, err = exceptionOf(o); err != nil {
+			return err
+		}
+		e.State = e.StateAt(now)
+		before := e
+		switch to {
+		case patchwave.ExceptionApproved, patchwave.ExceptionRejected:
+			if u.Role != patchwave.RoleAdmin && u.Role != patchwave.RoleApprover {
+				return patchwave.Errorf(patchwave.EForbidden, "only approvers and admins decide on exceptions (you are %s)", u.Role)
+			}
+			if u.Name == e.Owner && u.Role != patchwave.RoleAdmin {
+				return patchwave.Errorf(patchwave.EForbidden, "you cannot approve your own exception")
+			}
+			if before.State != patchwave.ExceptionPending {
+				return patchwave.Errorf(patchwave.EConflict, "exception %d is %s, not pending", id, before.State)
+			}
+			e.Approver = u.Name
+		case patchwave.ExceptionRevoked:
+			if u.Name != e.Owner && u.Role != patchwave.RoleAdmin && u.Role != patchwave.RoleApprover && u.Role != patchwave.RoleOperator {
+				return patchwave.Errorf(patchwave.EForbidden, "only the owner, approvers, operators and admins revoke exceptions")
+			}
+			if s := before.State; s == patchwave.ExceptionRevoked || s == patchwave.ExceptionRejected || s == patchwave.ExceptionExpired {
+				return patchwave.Errorf(patchwave.EConflict, "exception %d is already %s", id, s)
+			}
+		}
+		e.State = to
+		d := now.UTC().Truncate(time.Millisecond)
+		e.DecidedAt = &d
+		body, _ := json.Marshal(e)
+		o.State, o.Body = string(to), body
+		if err := tx.UpdatePolicy(o); err != nil {
+			return err
+		}
+		detail := change(before, e)
+		if comment != "" {
+			detail["comment"] = comment
+		}
+		return tx.Audit(u.Name, "exception."+string(to), fmt.Sprintf("exception:%d", id), detail)
+	})
+	if err != nil {
+		return e, err
+	}
+	a.changed()
+	return e, nil
 }
 
 // LoadServiceBaselines returns every stored service baseline.
@@ -521,14 +674,22 @@ func LoadServiceBaselines(ctx context.Context, s *store.Store) ([]patchwave.Serv
 	}
 	out := make([]patchwave.ServiceBaseline, 0, len(objs))
 	for _, o := range objs {
-		var b patchwave.ServiceBaseline
-		if err := json.Unmarshal(o.Body, &b); err != nil {
-			return nil, fmt.Errorf("stored service baseline %d: %w", o.ID, err)
+		b, err := serviceBaselineOf(o)
+		if err != nil {
+			return nil, err
 		}
-		b.ID, b.Name = o.ID, o.Name
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+func serviceBaselineOf(o store.PolicyObject) (patchwave.ServiceBaseline, error) {
+	var b patchwave.ServiceBaseline
+	if err := json.Unmarshal(o.Body, &b); err != nil {
+		return b, fmt.Errorf("stored service baseline %d: %w", o.ID, err)
+	}
+	b.ID, b.Name = o.ID, o.Name
+	return b, nil
 }
 
 func (a *API) listServiceBaselines(w http.ResponseWriter, r *http.Request) error {
@@ -560,7 +721,7 @@ func (a *API) createServiceBaseline(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		b.ID = id
-		return tx.Audit(u.Name, "service-baseline.create", "service-baseline:"+b.Name, b)
+		return tx.Audit(u.Name, "service-baseline.create", "service-baseline:"+b.Name, change(nil, b))
 	})
 	if err != nil {
 		return err
@@ -578,14 +739,22 @@ func LoadTierRules(ctx context.Context, s *store.Store) ([]tierRule, error) {
 	}
 	out := make([]tierRule, 0, len(objs))
 	for _, o := range objs {
-		var t tierRule
-		if err := json.Unmarshal(o.Body, &t); err != nil {
-			return nil, fmt.Errorf("stored tier rule %d: %w", o.ID, err)
+		t, err := tierRuleOf(o)
+		if err != nil {
+			return nil, err
 		}
-		t.ID = o.ID
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+func tierRuleOf(o store.PolicyObject) (tierRule, error) {
+	var t tierRule
+	if err := json.Unmarshal(o.Body, &t); err != nil {
+		return t, fmt.Errorf("stored tier rule %d: %w", o.ID, err)
+	}
+	t.ID = o.ID
+	return t, nil
 }
 
 func (a *API) listTierRules(w http.ResponseWriter, r *http.Request) error {
@@ -623,7 +792,7 @@ func (a *API) createTierRule(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		t.ID = id
-		return tx.Audit(u.Name, "tier-rule.create", fmt.Sprintf("tier-rule:%d", id), t)
+		return tx.Audit(u.Name, "tier-rule.create", fmt.Sprintf("tier-rule:%d", id), change(nil, t))
 	})
 	if err != nil {
 		return err
@@ -641,6 +810,10 @@ type (
 		Tier       string     `json:"tier"`
 		Compliance string     `json:"compliance"`
 		AssessedAt *time.Time `json:"assessed_at,omitempty"`
+		// Findings are the host's open findings, each with its policy
+		// outcome and so its own compliance (policy.compliance), when
+		// the report is about one host.
+		Findings []patchwave.Finding `json:"findings,omitzero"`
 	}
 	complianceReport struct {
 		AsOf    time.Time        `json:"as_of"`
@@ -649,7 +822,8 @@ type (
 	}
 )
 
-// compliance reports each host's compliance state, and counts by state.
+// compliance reports each host's compliance state, and counts by state;
+// for one host (host=), also its open findings with their compliance.
 func (a *API) compliance(w http.ResponseWriter, r *http.Request) error {
 	f, err := hostFilter(r)
 	if err != nil {
@@ -672,7 +846,13 @@ func (a *API) compliance(w http.ResponseWriter, r *http.Request) error {
 				c = string(patchwave.ComplianceUnknown)
 			}
 			out.Summary[c]++
-			out.Hosts = append(out.Hosts, hostCompliance{HostID: h.ID, Host: h.Hostname, Site: h.Site, Tier: string(h.Tier), Compliance: c, AssessedAt: h.AssessedAt})
+			hc := hostCompliance{HostID: h.ID, Host: h.Hostname, Site: h.Site, Tier: string(h.Tier), Compliance: c, AssessedAt: h.AssessedAt}
+			if host != "" {
+				if hc.Findings, err = a.openFindings(r.Context(), h.ID); err != nil {
+					return err
+				}
+			}
+			out.Hosts = append(out.Hosts, hc)
 		}
 		if next == 0 {
 			break
@@ -686,23 +866,48 @@ func (a *API) compliance(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// openFindings returns every open finding of a host, with KEV entries.
+func (a *API) openFindings(ctx context.Context, id int64) ([]patchwave.Finding, error) {
+	all := []patchwave.Finding{}
+	f := patchwave.FindingFilter{Host: strconv.FormatInt(id, 10), Limit: 1000}
+	for {
+		fs, next, err := a.store.ListFindings(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, fs...)
+		if next == 0 {
+			break
+		}
+		f.After = next
+	}
+	return all, a.store.FillKEV(ctx, all)
+}
+
 // WarningHeader carries warnings about a request that succeeded.
 const WarningHeader = "Patchwave-Warning"
 
 // warnUnmatched warns when a selector matches no host today: the object
 // is stored (hosts may come later), but a typo shows at once.
 func (a *API) warnUnmatched(w http.ResponseWriter, r *http.Request, sel patchwave.Selector) {
-	if sel.IsZero() {
-		return
+	if m := a.unmatched(r.Context(), sel); m != "" {
+		w.Header().Add(WarningHeader, m)
 	}
-	hosts, err := a.allHosts(r.Context())
+}
+
+// unmatched is warnUnmatched's warning, or "".
+func (a *API) unmatched(ctx context.Context, sel patchwave.Selector) string {
+	if sel.IsZero() {
+		return ""
+	}
+	hosts, err := a.allHosts(ctx)
 	if err != nil {
-		return
+		return ""
 	}
 	for _, h := range hosts {
 		if sel.Matches(h) {
-			return
+			return ""
 		}
 	}
-	w.Header().Add(WarningHeader, fmt.Sprintf("selector %q matches no host today", sel.String()))
+	return fmt.Sprintf("selector %q matches no host today", sel.String())
 }

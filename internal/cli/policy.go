@@ -285,11 +285,13 @@ func parseDate(s string) (time.Time, error) {
 
 func runExceptionsCreate(ctx context.Context, e env, args []string) error {
 	v := newVerb("exceptions create", "", 0, `Request an exception. An exclusion keeps hosts (--host, --site or --selector) out of a
-release cycle; exclusions sent by the deadline (the day after Patch Tuesday) apply at once,
-later ones need an approver. A restriction holds a patch back (--package, --cve or
+release cycle (--cycle, or the current month's). Sent by the deadline (the day after Patch
+Tuesday) and expiring by the end of the cycle (the next month's Patch Tuesday), it applies at
+once; a late or longer one needs an approver, and one for a cycle that is over, or that
+expires before its cycle starts, is refused. Site admins name one of their sites or hosts. A restriction holds a patch back (--package, --cve or
 --advisory) everywhere or for a selector. A risk acceptance accepts a finding until a date,
 with a compensating control. Excepted findings still count, shown as excepted.`,
-		`patchwave exceptions create --kind exclusion --site paris --justification "month-end closing on the ERP" --expires 2026-12-15
+		`patchwave exceptions create --kind exclusion --site paris --cycle 2026-12 --justification "month-end closing on the ERP" --expires 2027-01-11
 patchwave exceptions create --kind restriction --package openssl --selector "tag=legacy" --justification "app breaks with 3.x" --expires 2027-03-01
 patchwave exceptions create --kind risk-acceptance --host web-01 --cve CVE-2024-6387 --justification "not reachable" --control "ssh only from bastion" --expires 2026-12-31`)
 	var x patchwave.Exception
@@ -300,10 +302,10 @@ patchwave exceptions create --kind risk-acceptance --host web-01 --cve CVE-2024-
 	v.StringVar(&x.Package, "package", "", "the binary or source `package` it holds back or accepts")
 	v.StringVar(&x.CVE, "cve", "", "the `CVE` it accepts or holds back")
 	v.StringVar(&x.Advisory, "advisory", "", "the advisory `id` it accepts or holds back")
-	v.StringVar(&x.Cycle, "cycle", "", "for exclusions: the release `cycle` (e.g. 2026-12); default any")
+	v.StringVar(&x.Cycle, "cycle", "", "for exclusions: the release `cycle` (e.g. 2026-12); default the current month's, then every cycle until it expires")
 	v.StringVar(&x.Justification, "justification", "", "why (required)")
 	v.StringVar(&x.CompensatingControl, "control", "", "the compensating control (required for risk acceptances)")
-	expires := v.String("expires", "", "when it ends: a `date` like 2026-12-31 (required, at most a year ahead)")
+	expires := v.String("expires", "", "when it ends: a `date` like 2026-12-31 (the end of that day, UTC) or an RFC 3339 time (required, at most a year ahead)")
 	review := v.String("review", "", "when to review it: a `date`")
 	out := v.outputFlag()
 	if _, err := v.parse(args); err != nil {
@@ -460,7 +462,7 @@ func tierRuleVerbs() []command {
 }
 
 func runTierRulesList(ctx context.Context, e env, args []string) error {
-	v := newVerb("tier-rules list", "", 0, "List tier rules in order; the first that matches a host sets its tier,\nunless the tier was set by hand.", "patchwave tier-rules list")
+	v := newVerb("tier-rules list", "", 0, "List tier rules in order; the first that matches a host sets its tier (and exposure),\nunless it was set by hand or by the host's enrollment token.", "patchwave tier-rules list")
 	out := v.outputFlag()
 	if _, err := v.parse(args); err != nil {
 		return err
@@ -488,7 +490,8 @@ func runTierRulesList(ctx context.Context, e env, args []string) error {
 }
 
 func runTierRulesAdd(ctx context.Context, e env, args []string) error {
-	v := newVerb("tier-rules add", "SELECTOR", 1, "Add a tier rule: hosts the selector matches get --tier (and --high-exposure when given).",
+	v := newVerb("tier-rules add", "SELECTOR", 1, "Add a tier rule: hosts the selector matches get --tier (and --high-exposure when given).\n"+
+		"Precedence: set by hand > set by the enrollment token > tier rule (the first that matches) > default.",
 		`patchwave tier-rules add "tag=shop" --tier mission-critical
 patchwave tier-rules add "tag=exec" --tier business-operational --high-exposure`)
 	var tier tierFlag
@@ -523,7 +526,8 @@ patchwave tier-rules add "tag=exec" --tier business-operational --high-exposure`
 }
 
 func runTierRulesDelete(ctx context.Context, e env, args []string) error {
-	v := newVerb("tier-rules delete", "ID", 1, "Delete a tier rule. Hosts keep their tier until another rule or a person changes it.", "patchwave tier-rules delete 3")
+	v := newVerb("tier-rules delete", "ID", 1, "Delete a tier rule. The hosts whose tier or exposure it set get back their enrollment\n"+
+		"token's (or the default), until another rule that matches them applies.", "patchwave tier-rules delete 3")
 	pos, err := v.parse(args)
 	if err != nil {
 		return err
@@ -623,7 +627,8 @@ func runServiceBaselinesDelete(ctx context.Context, e env, args []string) error 
 func runCompliance(ctx context.Context, e env, args []string) error {
 	v := newVerb("compliance", "", 0, `Show hosts' compliance under the policy: compliant, compliant-with-exceptions,
 non-compliant (approved patches missing), breached (past the SLA) or unknown (no
-recent assessment), with counts.`,
+recent assessment), with counts. With --host, also the host's open findings, each
+with its due date, SLA status, approval and compliance.`,
 		"patchwave compliance\npatchwave compliance --host web-01 -o json")
 	host := v.String("host", "", "only this `host`")
 	site := v.String("site", "", "only this `site`")
@@ -652,6 +657,29 @@ recent assessment), with counts.`,
 	t := newTable(e.stdout, "HOST", "SITE", "TIER", "COMPLIANCE")
 	for _, h := range rep.Hosts {
 		t.row(h.Host, h.Site, h.Tier, h.Compliance)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if *host == "" || len(rep.Hosts) != 1 {
+		return nil
+	}
+	h := rep.Hosts[0]
+	if len(h.Findings) == 0 {
+		fmt.Fprintf(e.stdout, "\n%s has no open findings.\n", h.Host)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "\nFindings of %s:\n\n", h.Host)
+	t = newTable(e.stdout, "PACKAGE", "INSTALLED", "FIXED", "SEVERITY", "DUE", "SLA", "APPROVED", "COMPLIANCE", "ADVISORIES")
+	for _, f := range h.Findings {
+		due, sla, approved, comp := "", "", "", ""
+		if p := f.Policy; p != nil {
+			due, sla, approved, comp = p.Due.Format("2006-01-02"), string(p.SLA), strconv.FormatBool(p.Approved), string(p.Compliance)
+			if p.Excepted {
+				approved = "excepted"
+			}
+		}
+		t.row(f.Package, f.Installed, f.Fixed, string(f.Severity), due, sla, approved, comp, strings.Join(f.Advisories, ","))
 	}
 	return t.flush()
 }

@@ -26,7 +26,7 @@ func agentCommand(server, token string) string {
 
 func runEnrollTokensCreate(ctx context.Context, e env, args []string) error {
 	v := newVerb("enroll-tokens create", "", 0,
-		"Create an enrollment token. Agents that enroll with it join with its site, tier and tags.\n"+
+		"Create an enrollment token. Agents that enroll with it join with its site, tier, tags and exposure.\n"+
 			"The token is shown only once, with the command to run on each host.",
 		`patchwave enroll-tokens create --site lyon --tier lab --tags web,dmz --max-uses 50 --expires 168h`)
 	var tier tierFlag
@@ -39,6 +39,7 @@ func runEnrollTokensCreate(ctx context.Context, e env, args []string) error {
 	v.IntVar(&req.MaxUses, "max-uses", 0, "how many hosts may enroll with it, `n`; 0 for no limit")
 	v.Var((*durationFlag)(&req.Expires), "expires", "how long the token is valid, a `duration` such as 168h")
 	v.BoolVar(&req.AllowReenroll, "allow-reenroll", false, "let it take over hosts whose agent is already enrolled (reinstalled machines)")
+	v.BoolVar(&req.HighExposure, "high-exposure", false, "mark the hosts that enroll high-exposure (people who share and install a lot)")
 	out := v.outputFlag()
 	if _, err := v.parse(args); err != nil {
 		return err
@@ -78,6 +79,9 @@ func runEnrollTokensCreate(ctx context.Context, e env, args []string) error {
 	k.line("  Expires", when(tok.ExpiresAt))
 	if tok.AllowReenroll {
 		k.line("  Re-enroll", "may take over enrolled hosts")
+	}
+	if tok.HighExposure {
+		k.line("  Exposure", "high")
 	}
 	if err := k.flush(); err != nil {
 		return err

@@ -161,6 +161,9 @@ type HostCompliance struct {
 	Tier       string  `json:"tier"`
 	Compliance string  `json:"compliance"`
 	AssessedAt *string `json:"assessed_at,omitempty"`
+	// Findings are the host's open findings with their policy outcome
+	// (Policy.Compliance is each one's), in a report about one host.
+	Findings []patchwave.Finding `json:"findings,omitempty"`
 }
 
 // ComplianceReport is each host's compliance and counts by state.

@@ -486,21 +486,23 @@ func (s *Store) Inventories(ctx context.Context) ([]HostInventory, error) {
 // whose due date, risk and outcome are stored with it.
 func (tx *Tx) ApplyFindings(hostID int64, current []patchwave.Finding, decorate func(f *patchwave.Finding, firstSeen time.Time)) (opened, closed int, err error) {
 	type key struct{ pkg, arch string }
-	rows, err := tx.queryRows(`SELECT package, arch, state, installed, fixed, advisories, severity, kev, epss, first_seen, policy FROM findings WHERE host_id = ?`, hostID)
+	rows, err := tx.queryRows(`SELECT package, arch, state, installed, fixed, advisories, severity, kev, epss, first_seen, policy, published, classification
+		FROM findings WHERE host_id = ?`, hostID)
 	if err != nil {
 		return 0, 0, fmt.Errorf("host %d findings: %w", hostID, err)
 	}
 	type old struct {
-		state, installed, fixed, advisories, severity, policy string
-		kev                                                   int
-		epss                                                  float64
-		firstSeen                                             int64
+		state, installed, fixed, advisories, severity, policy, class string
+		kev                                                          int
+		epss                                                         float64
+		firstSeen                                                    int64
+		published                                                    sql.NullInt64
 	}
 	existing := map[key]old{}
 	for rows.Next() {
 		var k key
 		var o old
-		if err := rows.Scan(&k.pkg, &k.arch, &o.state, &o.installed, &o.fixed, &o.advisories, &o.severity, &o.kev, &o.epss, &o.firstSeen, &o.policy); err != nil {
+		if err := rows.Scan(&k.pkg, &k.arch, &o.state, &o.installed, &o.fixed, &o.advisories, &o.severity, &o.kev, &o.epss, &o.firstSeen, &o.policy, &o.published, &o.class); err != nil {
 			rows.Close()
 			return 0, 0, fmt.Errorf("host %d findings: %w", hostID, err)
 		}
@@ -538,27 +540,33 @@ func (tx *Tx) ApplyFindings(hostID int64, current []patchwave.Finding, decorate 
 				due = ms_(p.Due)
 			}
 		}
+		var pub sql.NullInt64
+		if f.Published != nil {
+			pub = sql.NullInt64{Int64: ms_(*f.Published), Valid: true}
+		}
 		switch {
 		case !ok:
 			opened++
 			_, err = tx.exec(`INSERT INTO findings (host_id, package, arch, ecosystem, source, installed, fixed, state, advisories, cves, severity, cvss, kev, epss, third_party, first_seen, updated_at,
-				due_at, risk, sla, approved, excepted, policy)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hostID, f.Package, f.Arch, f.Ecosystem, f.Source, f.Installed, f.Fixed,
+				due_at, risk, sla, approved, excepted, policy, published, classification)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hostID, f.Package, f.Arch, f.Ecosystem, f.Source, f.Installed, f.Fixed,
 				string(f.State), string(advs), string(cves), string(f.Severity), f.CVSS, b2i(kev), f.EPSS, b2i(f.ThirdParty), ms_(tx.now), ms_(tx.now),
-				due, risk, sla, approved, excepted, policy)
+				due, risk, sla, approved, excepted, policy, pub, f.Classification)
 		case reopened:
 			opened++ // it came back: a new finding, seen from now
 			_, err = tx.exec(`UPDATE findings SET ecosystem = ?, source = ?, installed = ?, fixed = ?, state = ?, advisories = ?, cves = ?, severity = ?, cvss = ?, kev = ?, epss = ?,
-				third_party = ?, first_seen = ?, fixed_at = NULL, updated_at = ?, due_at = ?, risk = ?, sla = ?, approved = ?, excepted = ?, policy = ?
+				third_party = ?, first_seen = ?, fixed_at = NULL, updated_at = ?, due_at = ?, risk = ?, sla = ?, approved = ?, excepted = ?, policy = ?,
+				published = ?, classification = ? WHERE host_id = ? AND package = ? AND arch = ?`,
+				f.Ecosystem, f.Source, f.Installed, f.Fixed, string(f.State), string(advs), string(cves), string(f.Severity), f.CVSS, b2i(kev), f.EPSS,
+				b2i(f.ThirdParty), ms_(tx.now), ms_(tx.now), due, risk, sla, approved, excepted, policy, pub, f.Classification, hostID, f.Package, f.Arch)
+		case o.state != string(f.State) || o.installed != f.Installed || o.fixed != f.Fixed || o.advisories != string(advs) ||
+			o.severity != string(f.Severity) || o.kev != b2i(kev) || o.epss != f.EPSS || o.policy != policy ||
+			o.class != f.Classification || o.published != pub:
+			_, err = tx.exec(`UPDATE findings SET ecosystem = ?, source = ?, installed = ?, fixed = ?, state = ?, advisories = ?, cves = ?, severity = ?, cvss = ?, kev = ?, epss = ?,
+				third_party = ?, updated_at = ?, due_at = ?, risk = ?, sla = ?, approved = ?, excepted = ?, policy = ?, published = ?, classification = ?
 				WHERE host_id = ? AND package = ? AND arch = ?`,
 				f.Ecosystem, f.Source, f.Installed, f.Fixed, string(f.State), string(advs), string(cves), string(f.Severity), f.CVSS, b2i(kev), f.EPSS,
-				b2i(f.ThirdParty), ms_(tx.now), ms_(tx.now), due, risk, sla, approved, excepted, policy, hostID, f.Package, f.Arch)
-		case o.state != string(f.State) || o.installed != f.Installed || o.fixed != f.Fixed || o.advisories != string(advs) ||
-			o.severity != string(f.Severity) || o.kev != b2i(kev) || o.epss != f.EPSS || o.policy != policy:
-			_, err = tx.exec(`UPDATE findings SET ecosystem = ?, source = ?, installed = ?, fixed = ?, state = ?, advisories = ?, cves = ?, severity = ?, cvss = ?, kev = ?, epss = ?,
-				third_party = ?, updated_at = ?, due_at = ?, risk = ?, sla = ?, approved = ?, excepted = ?, policy = ? WHERE host_id = ? AND package = ? AND arch = ?`,
-				f.Ecosystem, f.Source, f.Installed, f.Fixed, string(f.State), string(advs), string(cves), string(f.Severity), f.CVSS, b2i(kev), f.EPSS,
-				b2i(f.ThirdParty), ms_(tx.now), due, risk, sla, approved, excepted, policy, hostID, f.Package, f.Arch)
+				b2i(f.ThirdParty), ms_(tx.now), due, risk, sla, approved, excepted, policy, pub, f.Classification, hostID, f.Package, f.Arch)
 		}
 		if err != nil {
 			return opened, closed, fmt.Errorf("host %d finding %s: %w", hostID, f.Package, err)
@@ -656,7 +664,7 @@ func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 		args = append(args, max(f.Offset, 0))
 	}
 	q := `SELECT f.id, f.host_id, h.hostname, f.ecosystem, f.package, f.arch, f.source, f.installed, f.fixed, f.state, f.advisories, f.cves,
-		f.severity, f.cvss, f.kev, f.epss, f.third_party, f.first_seen, f.fixed_at, f.policy
+		f.severity, f.cvss, f.kev, f.epss, f.third_party, f.first_seen, f.fixed_at, f.policy, f.published, f.classification
 		FROM findings f JOIN hosts h ON h.id = f.host_id WHERE ` + strings.Join(conds, " AND ") + order
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
@@ -669,17 +677,17 @@ func (s *Store) ListFindings(ctx context.Context, f patchwave.FindingFilter) ([]
 		var advs, cves string
 		var kev, third int
 		var first int64
-		var fixedAt sql.NullInt64
+		var fixedAt, published sql.NullInt64
 		var policy string
 		if err := rows.Scan(&x.ID, &x.HostID, &x.Host, &x.Ecosystem, &x.Package, &x.Arch, &x.Source, &x.Installed, &x.Fixed, &x.State,
-			&advs, &cves, &x.Severity, &x.CVSS, &kev, &x.EPSS, &third, &first, &fixedAt, &policy); err != nil {
+			&advs, &cves, &x.Severity, &x.CVSS, &kev, &x.EPSS, &third, &first, &fixedAt, &policy, &published, &x.Classification); err != nil {
 			return nil, 0, fmt.Errorf("list findings: %w", err)
 		}
 		_ = json.Unmarshal([]byte(advs), &x.Advisories)
 		_ = json.Unmarshal([]byte(cves), &x.CVEs)
 		x.Advisories, x.CVEs = nonNil(x.Advisories), nonNil(x.CVEs)
 		t := fromMS(first)
-		x.FirstSeen, x.FixedAt, x.ThirdParty = &t, fromNullMS(fixedAt), third != 0
+		x.FirstSeen, x.FixedAt, x.ThirdParty, x.Published = &t, fromNullMS(fixedAt), third != 0, fromNullMS(published)
 		if kev != 0 {
 			x.KEV = &patchwave.KEV{} // filled from the catalogue by the caller
 		}

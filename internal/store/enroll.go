@@ -13,9 +13,9 @@ import (
 // CreateEnrollToken stores an enrollment token by its hash.
 func (tx *Tx) CreateEnrollToken(t patchwave.EnrollToken, hash string) (patchwave.EnrollToken, error) {
 	tags, _ := json.Marshal(nonNil(t.Tags))
-	id, err := tx.insert(`INSERT INTO enroll_tokens (prefix, token_hash, site, tier, tags, max_uses, uses, expires_at, created_by, created_at, allow_reenroll)
-		VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`, t.Prefix, hash, t.Site, string(t.Tier), string(tags), t.MaxUses,
-		ms_(t.ExpiresAt), t.CreatedBy, ms_(tx.now), b2i(t.AllowReenroll))
+	id, err := tx.insert(`INSERT INTO enroll_tokens (prefix, token_hash, site, tier, tags, max_uses, uses, expires_at, created_by, created_at, allow_reenroll,
+		high_exposure) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`, t.Prefix, hash, t.Site, string(t.Tier), string(tags), t.MaxUses,
+		ms_(t.ExpiresAt), t.CreatedBy, ms_(tx.now), b2i(t.AllowReenroll), b2i(t.HighExposure))
 	if err != nil {
 		return t, fmt.Errorf("create enroll token: %w", err)
 	}
@@ -23,18 +23,18 @@ func (tx *Tx) CreateEnrollToken(t patchwave.EnrollToken, hash string) (patchwave
 	return t, nil
 }
 
-const enrollCols = `id, prefix, site, tier, tags, max_uses, uses, expires_at, created_by, created_at, revoked_at, allow_reenroll`
+const enrollCols = `id, prefix, site, tier, tags, max_uses, uses, expires_at, created_by, created_at, revoked_at, allow_reenroll, high_exposure`
 
 func scanEnroll(sc interface{ Scan(...any) error }) (patchwave.EnrollToken, error) {
 	var t patchwave.EnrollToken
 	var tags string
 	var exp, created int64
 	var revoked sql.NullInt64
-	var reenroll int
-	if err := sc.Scan(&t.ID, &t.Prefix, &t.Site, &t.Tier, &tags, &t.MaxUses, &t.Uses, &exp, &t.CreatedBy, &created, &revoked, &reenroll); err != nil {
+	var reenroll, exposure int
+	if err := sc.Scan(&t.ID, &t.Prefix, &t.Site, &t.Tier, &tags, &t.MaxUses, &t.Uses, &exp, &t.CreatedBy, &created, &revoked, &reenroll, &exposure); err != nil {
 		return t, err
 	}
-	t.AllowReenroll = reenroll != 0
+	t.AllowReenroll, t.HighExposure = reenroll != 0, exposure != 0
 	_ = json.Unmarshal([]byte(tags), &t.Tags)
 	t.Tags = nonNil(t.Tags)
 	t.ExpiresAt, t.CreatedAt, t.Revoked = fromMS(exp), fromMS(created), revoked.Valid

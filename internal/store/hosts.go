@@ -19,7 +19,7 @@ func (s *Store) SetStaleAfter(d time.Duration) { s.staleAfter = d }
 const hostCols = `h.id, h.hostname, h.fqdn, h.site, h.tier, h.owner, h.tags, h.os_family, h.os_id, h.os_name,
 	h.os_version, h.os_codename, h.kernel, h.arch, h.uptime, h.services, h.facts_hash, h.managed, h.agent_version,
 	h.enrolled_at, h.last_seen_at, h.revoked_at, h.created_at, h.updated_at, COALESCE(p.count, 0), COALESCE(p.hash, ''), h.os_eol, h.pro,
-	h.tier_source, h.high_exposure, h.compliance, h.assessed_at`
+	h.tier_source, h.high_exposure, h.compliance, h.assessed_at, h.exposure_source, h.tier_rule, h.exposure_rule`
 
 const hostFrom = ` FROM hosts h LEFT JOIN package_sets p ON p.id = h.package_set_id`
 
@@ -27,15 +27,16 @@ func (s *Store) scanHost(sc interface{ Scan(...any) error }) (patchwave.Host, er
 	var h patchwave.Host
 	var tags, services string
 	var managed, pro, exposure int
-	var enrolled, seen, revoked, eol, assessed sql.NullInt64
+	var enrolled, seen, revoked, eol, assessed, tierRule, exposureRule sql.NullInt64
 	var created, updated int64
 	err := sc.Scan(&h.ID, &h.Hostname, &h.FQDN, &h.Site, &h.Tier, &h.Owner, &tags, &h.OS.Family, &h.OS.ID, &h.OS.Name,
 		&h.OS.Version, &h.OS.Codename, &h.Kernel, &h.Arch, &h.Uptime, &services, &h.FactsHash, &managed, &h.AgentVersion,
 		&enrolled, &seen, &revoked, &created, &updated, &h.PackageCount, &h.PackagesHash, &eol, &pro,
-		&h.TierSource, &exposure, &h.Compliance, &assessed)
+		&h.TierSource, &exposure, &h.Compliance, &assessed, &h.ExposureSource, &tierRule, &exposureRule)
 	if err != nil {
 		return h, err
 	}
+	h.TierRule, h.ExposureRule = tierRule.Int64, exposureRule.Int64
 	_ = json.Unmarshal([]byte(tags), &h.Tags)
 	_ = json.Unmarshal([]byte(services), &h.Services)
 	h.Tags, h.Services = nonNil(h.Tags), nonNil(h.Services)
@@ -333,8 +334,14 @@ func (tx *Tx) UpdateHost(key string, u patchwave.HostUpdate) (before, after patc
 		after.Tags = *u.Tags
 	}
 	tags, _ := json.Marshal(nonNil(after.Tags))
-	_, err = tx.exec(`UPDATE hosts SET site = ?, tier = ?, tier_source = ?, high_exposure = ?, owner = ?, tags = ?, updated_at = ? WHERE id = ?`,
-		after.Site, string(after.Tier), after.TierSource, b2i(after.HighExposure), after.Owner, string(tags), ms_(tx.now), after.ID)
+	// A tier or exposure set by hand is the host's own from now on: tier
+	// rules no longer change it.
+	_, err = tx.exec(`UPDATE hosts SET site = ?, tier = ?, tier_source = ?, high_exposure = ?, owner = ?, tags = ?, updated_at = ?,
+		tier_rule = CASE WHEN ? = 1 THEN NULL ELSE tier_rule END,
+		exposure_source = CASE WHEN ? = 1 THEN 'manual' ELSE exposure_source END,
+		exposure_rule = CASE WHEN ? = 1 THEN NULL ELSE exposure_rule END WHERE id = ?`,
+		after.Site, string(after.Tier), after.TierSource, b2i(after.HighExposure), after.Owner, string(tags), ms_(tx.now),
+		b2i(u.Tier != nil), b2i(u.HighExposure != nil), b2i(u.HighExposure != nil), after.ID)
 	if err != nil {
 		return before, after, fmt.Errorf("update host %s: %w", key, err)
 	}
@@ -376,7 +383,8 @@ func (tx *Tx) DeleteHost(key string) (patchwave.Host, error) {
 
 // EnrollHost creates the host of a newly enrolled agent, or adopts the
 // existing host of the same name, giving it the new credential. Settings
-// from the token apply to new hosts and fill empty fields of adopted ones.
+// from the token apply to new hosts and fill empty fields of adopted ones
+// (site, tags, and high exposure over a default exposure).
 //
 // Adoption is how an imported asset gains its agent, so an agentless host
 // is adopted when the token's site, if it has one, is the host's (or the
@@ -387,6 +395,10 @@ func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash st
 	tier, source := t.Tier, "token"
 	if tier == "" {
 		tier, source = patchwave.TierBusinessOperational, "default"
+	}
+	exposureSource := "default"
+	if t.HighExposure {
+		exposureSource = "token"
 	}
 	tags, _ := json.Marshal(nonNil(t.Tags))
 	services, _ := json.Marshal(nonNil(f.Services))
@@ -401,10 +413,11 @@ func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash st
 	case errors.Is(err, sql.ErrNoRows):
 		id, err = tx.insert(`INSERT INTO hosts (hostname, fqdn, site, tier, owner, tags, os_family, os_id, os_name, os_version, os_codename,
 			kernel, arch, uptime, services, facts_hash, managed, agent_version, credential_hash, enroll_token_id, enrolled_at, last_seen_at,
-			created_at, updated_at, pro, tier_source) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			created_at, updated_at, pro, tier_source, high_exposure, exposure_source)
+			VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.Hostname, f.FQDN, t.Site, string(tier), string(tags), f.OS.Family, f.OS.ID, f.OS.Name, f.OS.Version, f.OS.Codename,
 			f.Kernel, f.Arch, f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID,
-			ms_(tx.now), ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro), source)
+			ms_(tx.now), ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro), source, b2i(t.HighExposure), exposureSource)
 		if isUnique(err) { // another agent of that name enrolled meanwhile
 			return h, false, patchwave.Errorf(patchwave.EConflict, "host %s is already enrolled: revoke and delete it, or enroll with a token created with --allow-reenroll", f.Hostname)
 		}
@@ -427,9 +440,12 @@ func (tx *Tx) EnrollHost(f patchwave.Facts, t patchwave.EnrollToken, credHash st
 		_, err = tx.exec(`UPDATE hosts SET fqdn = ?, site = CASE WHEN site = '' THEN ? ELSE site END,
 			tags = CASE WHEN tags = '[]' THEN ? ELSE tags END, os_family = ?, os_id = ?, os_name = ?, os_version = ?,
 			os_codename = ?, kernel = ?, arch = ?, uptime = ?, services = ?, facts_hash = ?, managed = 1, agent_version = ?,
-			credential_hash = ?, enroll_token_id = ?, enrolled_at = ?, last_seen_at = ?, updated_at = ?, pro = ? WHERE id = ?`,
+			credential_hash = ?, enroll_token_id = ?, enrolled_at = ?, last_seen_at = ?, updated_at = ?, pro = ?,
+			high_exposure = CASE WHEN exposure_source = 'default' AND ? = 1 THEN 1 ELSE high_exposure END,
+			exposure_source = CASE WHEN exposure_source = 'default' AND ? = 1 THEN 'token' ELSE exposure_source END WHERE id = ?`,
 			f.FQDN, t.Site, string(tags), f.OS.Family, f.OS.ID, f.OS.Name, f.OS.Version, f.OS.Codename, f.Kernel, f.Arch,
-			f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID, ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro), id)
+			f.UptimeSeconds, string(services), f.Hash(), f.AgentVersion, credHash, t.ID, ms_(tx.now), ms_(tx.now), ms_(tx.now), b2i(f.Pro),
+			b2i(t.HighExposure), b2i(t.HighExposure), id)
 		if err != nil {
 			return h, false, fmt.Errorf("enroll host %s: %w", f.Hostname, err)
 		}
@@ -661,16 +677,4 @@ func (tx *Tx) SetOSEOL(eol map[int64]*time.Time) error {
 		}
 	}
 	return nil
-}
-
-// ApplyTierRule sets the tier of a host whose tier was not set by hand,
-// and reports whether it changed.
-func (tx *Tx) ApplyTierRule(id int64, tier patchwave.Tier) (bool, error) {
-	res, err := tx.exec(`UPDATE hosts SET tier = ?, tier_source = 'rule', updated_at = ? WHERE id = ? AND tier_source <> 'manual'
-		AND (tier <> ? OR tier_source <> 'rule')`, string(tier), ms_(tx.now), id, string(tier))
-	if err != nil {
-		return false, fmt.Errorf("host %d tier: %w", id, err)
-	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
 }

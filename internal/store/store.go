@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -40,6 +41,7 @@ type Store struct {
 	rdb     *sql.DB // reads
 	wdb     *sql.DB // writes: one connection on SQLite, the same pool on PostgreSQL
 	now     func() time.Time
+	clock   atomic.Pointer[func() time.Time] // set by SetClock
 
 	staleAfter time.Duration
 }
@@ -47,7 +49,13 @@ type Store struct {
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL,
 // or else a SQLite file path (created if missing). It does not migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{now: time.Now, staleAfter: 24 * time.Hour}
+	s := &Store{staleAfter: 24 * time.Hour}
+	s.now = func() time.Time {
+		if c := s.clock.Load(); c != nil {
+			return (*c)()
+		}
+		return time.Now()
+	}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -109,8 +117,9 @@ func (s *Store) Close() error {
 	return err
 }
 
-// SetClock makes s read the time from now; for tests.
-func (s *Store) SetClock(now func() time.Time) { s.now = now }
+// SetClock makes s read the time from now; for tests. It is safe to call
+// while background loops read the time.
+func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
 
 // Now is the store's current time.
 func (s *Store) Now() time.Time { return s.now() }

@@ -13,9 +13,12 @@ import (
 	"github.com/patchwave/patchwave"
 )
 
-// The policy pages are read-only: policy is changed through the API and the
-// CLI, which they name, so that every change is scripted, reviewed and
-// audited the same way.
+// The policy page is read-only: the SLA and baselines are changed through
+// the API and the CLI, which it names, so that every such change is
+// scripted and reviewed the same way. Exceptions are decided where they
+// are listed: approvers approve and reject them, their owners and
+// operators revoke them, site admins submit exclusions, through the
+// Backend, which applies the API's rules and audits each action.
 
 // policyPage is the patch policy: the SLA, the baselines and the service
 // baselines.
@@ -209,11 +212,12 @@ func ruleText(r patchwave.BaselineRule) string {
 	return s + ", " + when + "."
 }
 
-// dateOrTime formats t as a date when it is midnight UTC, and as a time
+// dateOrTime formats t as a date when it is midnight UTC or the end of a
+// day UTC (as a plain approve_until date is read), and as a time
 // otherwise.
 func dateOrTime(t time.Time) string {
 	t = t.UTC()
-	if t.Equal(t.Truncate(24 * time.Hour)) {
+	if t.Equal(t.Truncate(24*time.Hour)) || patchwave.IsEndOfDayUTC(t) {
 		return t.Format("2006-01-02")
 	}
 	return timestamp(t)
@@ -235,13 +239,96 @@ type exceptionCounts struct {
 // exceptionsPage is the list of exceptions.
 type exceptionsPage struct {
 	layout
-	Rows     []patchwave.Exception
+	Rows     []exceptionRow
 	Total    int // before filtering
 	Counts   exceptionCounts
 	Filter   exceptionFilterForm
 	States   []patchwave.ExceptionState
 	Kinds    []patchwave.ExceptionKind
 	ClearURL string
+	// Actions is set when the viewer may act on some row.
+	Actions bool
+	// Form is the exclusion form, for those who may submit one.
+	Form *exclusionForm
+	// Notice says what the last action did.
+	Notice string
+}
+
+// exceptionRow is an exception as the list shows it, with what the viewer
+// may do with it (the API decides; this only spares useless buttons).
+type exceptionRow struct {
+	patchwave.Exception
+	CanDecide bool // approve or reject
+	CanRevoke bool
+}
+
+// exclusionForm is the form that submits an exclusion, as typed.
+type exclusionForm struct {
+	Site, Host, Cycle, Expires, Justification string
+	// Sites are the sites a site admin chooses from; empty: any, typed.
+	Sites  []string
+	Cycles []cycleChoice
+	Zone   string // the time zone dates are read in
+	// Until is the last day an exclusion from the current cycle may end
+	// on and still take effect without an approver.
+	Until string
+	Error string
+	// Field is the form field at fault, when known.
+	Field string
+}
+
+// cycleChoice is one option of the form's cycle menu.
+type cycleChoice struct {
+	Value, Label string
+}
+
+// canDecide reports whether u may approve or reject e.
+func canDecide(u *patchwave.User, e patchwave.Exception) bool {
+	return u != nil && e.State == patchwave.ExceptionPending &&
+		(u.Role == patchwave.RoleAdmin || (u.Role == patchwave.RoleApprover && u.Name != e.Owner))
+}
+
+// canRevoke reports whether u may revoke e.
+func canRevoke(u *patchwave.User, e patchwave.Exception) bool {
+	if u == nil || (e.State != patchwave.ExceptionPending && e.State != patchwave.ExceptionApproved) {
+		return false
+	}
+	switch u.Role {
+	case patchwave.RoleAdmin, patchwave.RoleApprover, patchwave.RoleOperator:
+		return true
+	}
+	return u.Name == e.Owner
+}
+
+// canSubmit reports whether u may submit exclusions.
+func canSubmit(u *patchwave.User) bool {
+	return u != nil && (u.Role == patchwave.RoleAdmin || u.Role == patchwave.RoleOperator ||
+		(u.Role == patchwave.RoleSiteAdmin && len(u.Sites) > 0))
+}
+
+// newExclusionForm is an empty exclusion form for u at now: the current
+// cycle and the next two to choose from, and an end date that keeps the
+// exclusion within the current cycle.
+func newExclusionForm(u *patchwave.User, now time.Time, loc *time.Location) *exclusionForm {
+	f := &exclusionForm{Zone: loc.String()}
+	if u.Role == patchwave.RoleSiteAdmin {
+		f.Sites = slices.Clone(u.Sites)
+		f.Site = f.Sites[0]
+	}
+	now = now.In(loc)
+	cur := patchwave.CycleAt(now, loc)
+	f.Cycles = append(f.Cycles, cycleChoice{"", "This month's (" + cur + "), then every cycle until it ends"})
+	for i := range 3 {
+		m := time.Date(now.Year(), now.Month()+time.Month(i), 1, 0, 0, 0, 0, loc)
+		c := patchwave.CycleAt(m, loc)
+		pt := patchwave.PatchTuesday(m.Year(), m.Month(), loc)
+		f.Cycles = append(f.Cycles, cycleChoice{c, c + " only (Patch Tuesday " + pt.Format("2 January") + ")"})
+	}
+	if _, end, err := patchwave.CycleBounds(cur, loc); err == nil {
+		f.Until = end.AddDate(0, 0, -1).Format(time.DateOnly)
+		f.Expires = f.Until
+	}
+	return f
 }
 
 // parseExceptionFilter reads the exception list's query.
@@ -264,14 +351,63 @@ func (h *Handler) getExceptions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all, err := h.b.Exceptions(r.Context())
+	p, err := h.exceptionsPage(r, form, nil)
 	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
+	for _, key := range []string{"created", "decided"} {
+		id, err := strconv.ParseInt(q.Get(key), 10, 64)
+		if err != nil {
+			continue
+		}
+		for _, e := range p.Rows {
+			if e.ID == id {
+				p.Notice = actionNotice(key, e.Exception)
+			}
+		}
+	}
+	h.render(w, r, http.StatusOK, "exceptions", p)
+	return nil
+}
+
+// actionNotice says what submitting (key "created") or deciding on
+// ("decided") e did.
+func actionNotice(key string, e patchwave.Exception) string {
+	what := kindLabel(e.Kind) + " #" + strconv.FormatInt(e.ID, 10)
+	switch {
+	case key == "decided":
+		return what + " is " + string(e.State) + "."
+	case e.State == patchwave.ExceptionApproved:
+		return what + " is in effect: it needed no approver."
+	case e.State == patchwave.ExceptionPending && e.Kind == patchwave.ExceptionExclusion && e.Late:
+		return what + " waits for an approver: it came after its cycle's deadline."
+	case e.State == patchwave.ExceptionPending && e.Kind == patchwave.ExceptionExclusion:
+		return what + " waits for an approver: it runs past the end of its cycle."
+	case e.State == patchwave.ExceptionPending:
+		return what + " waits for an approver."
+	}
+	return what + " is " + string(e.State) + "."
+}
+
+// exceptionsPage builds the exceptions page for r's user, filtered by
+// form, with the exclusion form as typed (nil: a new one).
+func (h *Handler) exceptionsPage(r *http.Request, form exceptionFilterForm, typed *exclusionForm) (*exceptionsPage, error) {
+	all, err := h.b.Exceptions(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	u := currentUser(r)
 	p := &exceptionsPage{
-		layout: layout{Title: "Exceptions", User: currentUser(r), Nav: "exceptions"},
+		layout: layout{Title: "Exceptions", User: u, Nav: "exceptions"},
 		Total:  len(all), Filter: form, States: patchwave.ExceptionStates, Kinds: patchwave.ExceptionKinds,
 		ClearURL: "/exceptions",
+	}
+	if canSubmit(u) {
+		p.Form = typed
+		if p.Form == nil {
+			p.Form = newExclusionForm(u, now(), h.b.TimeZone())
+		}
 	}
 	for _, e := range all {
 		if e.State == "" {
@@ -293,13 +429,96 @@ func (h *Handler) getExceptions(w http.ResponseWriter, r *http.Request) error {
 			p.Counts.Late++
 		}
 		if (form.State == "" || string(e.State) == form.State) && (form.Kind == "" || string(e.Kind) == form.Kind) {
-			p.Rows = append(p.Rows, e)
+			row := exceptionRow{Exception: e, CanDecide: canDecide(u, e), CanRevoke: canRevoke(u, e)}
+			p.Actions = p.Actions || row.CanDecide || row.CanRevoke
+			p.Rows = append(p.Rows, row)
 		}
 	}
 	// Newest first.
-	slices.SortStableFunc(p.Rows, func(a, b patchwave.Exception) int { return cmp.Compare(b.ID, a.ID) })
-	h.render(w, r, http.StatusOK, "exceptions", p)
+	slices.SortStableFunc(p.Rows, func(a, b exceptionRow) int { return cmp.Compare(b.ID, a.ID) })
+	return p, nil
+}
+
+// postExclusion submits an exclusion from the form on the exceptions
+// page. A refusal shows the page again with the form as typed and the
+// reason; success goes back to the list, which says what happened.
+func (h *Handler) postExclusion(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return patchwave.Errorf(patchwave.EInvalid, "The exclusion form could not be read.")
+	}
+	u := currentUser(r)
+	if !canSubmit(u) {
+		return patchwave.Errorf(patchwave.EForbidden, "Your role (%s) may not submit exclusions.", u.Role)
+	}
+	loc := h.b.TimeZone()
+	f := newExclusionForm(u, now(), loc)
+	get := func(k string) string { return strings.TrimSpace(r.PostForm.Get(k)) }
+	f.Site, f.Host, f.Cycle, f.Expires, f.Justification = get("site"), get("host"), get("cycle"), get("expires"), get("justification")
+	refuse := func(field string, err error) error {
+		f.Error, f.Field = patchwave.ErrorMessage(err), field
+		p, perr := h.exceptionsPage(r, exceptionFilterForm{}, f)
+		if perr != nil {
+			return perr
+		}
+		h.render(w, r, httpStatus(err), "exceptions", p)
+		return nil
+	}
+	e := patchwave.Exception{Kind: patchwave.ExceptionExclusion, Site: f.Site, Host: f.Host, Cycle: f.Cycle, Justification: f.Justification}
+	if f.Site == "" && f.Host == "" {
+		return refuse("site", patchwave.Errorf(patchwave.EInvalid, "Name the site or the host to exclude."))
+	}
+	d, err := time.ParseInLocation(time.DateOnly, f.Expires, loc)
+	if err != nil {
+		return refuse("expires", patchwave.Errorf(patchwave.EInvalid, "Give the day the exclusion ends, like %s.", f.Until))
+	}
+	e.ExpiresAt = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc).Add(-time.Millisecond) // the end of that day
+	got, _, err := h.b.CreateException(r.Context(), *u, e)
+	switch patchwave.ErrorCode(err) {
+	case "":
+	case patchwave.EInvalid, patchwave.EForbidden, patchwave.EConflict, patchwave.ENotFound:
+		field := ""
+		switch msg := patchwave.ErrorMessage(err); {
+		case strings.Contains(msg, "justification"):
+			field = "justification"
+		case strings.Contains(msg, "expires_at"):
+			field = "expires"
+		case strings.Contains(msg, "cycle"):
+			field = "cycle"
+		case strings.Contains(msg, "host"):
+			field = "host"
+		case strings.Contains(msg, "site"):
+			field = "site"
+		}
+		return refuse(field, err)
+	default:
+		return err
+	}
+	id := strconv.FormatInt(got.ID, 10)
+	http.Redirect(w, r, "/exceptions?created="+id+"#exception-"+id, http.StatusSeeOther)
 	return nil
+}
+
+// postDecision approves, rejects or revokes the exception of the path,
+// with the comment of the form, and goes back to the list.
+func (h *Handler) postDecision(to patchwave.ExceptionState) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			return patchwave.Errorf(patchwave.EInvalid, "The form could not be read.")
+		}
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil || id <= 0 {
+			return patchwave.Errorf(patchwave.ENotFound, "There is no exception %q.", r.PathValue("id"))
+		}
+		e, err := h.b.DecideException(r.Context(), *currentUser(r), id, to, strings.TrimSpace(r.PostForm.Get("comment")))
+		if err != nil {
+			return err
+		}
+		s := strconv.FormatInt(e.ID, 10)
+		http.Redirect(w, r, "/exceptions?decided="+s+"#exception-"+s, http.StatusSeeOther)
+		return nil
+	}
 }
 
 // badge is a label and the CSS classes that colour it, with an optional

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -115,6 +116,43 @@ func (b *fakeBackend) ServiceBaselines(ctx context.Context) ([]patchwave.Service
 	return slices.Clone(b.serviceBaselines), b.failPolicy
 }
 
+func (b *fakeBackend) CreateException(ctx context.Context, u patchwave.User, e patchwave.Exception) (patchwave.Exception, []string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failPolicy != nil {
+		return e, nil, b.failPolicy
+	}
+	if u.Role == patchwave.RoleSiteAdmin && !slices.Contains(u.Sites, e.Site) {
+		return e, nil, patchwave.Errorf(patchwave.EForbidden, "the exception's scope is at site %q: you manage only %s", e.Site, strings.Join(u.Sites, ", "))
+	}
+	if err := e.Validate(time.Now()); err != nil {
+		return e, nil, err
+	}
+	e.ID, e.Owner, e.CreatedAt, e.State = int64(100+len(b.exceptions)), u.Name, time.Now(), patchwave.ExceptionApproved
+	b.exceptions = append(b.exceptions, e)
+	b.created = append(b.created, e)
+	return e, nil, nil
+}
+
+func (b *fakeBackend) DecideException(ctx context.Context, u patchwave.User, id int64, to patchwave.ExceptionState, comment string) (patchwave.Exception, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, e := range b.exceptions {
+		if e.ID != id {
+			continue
+		}
+		if to != patchwave.ExceptionRevoked && u.Role != patchwave.RoleAdmin && u.Role != patchwave.RoleApprover {
+			return e, patchwave.Errorf(patchwave.EForbidden, "only approvers and admins decide on exceptions (you are %s)", u.Role)
+		}
+		b.exceptions[i].State, b.exceptions[i].Approver = to, u.Name
+		b.decisions = append(b.decisions, fmt.Sprintf("%d %s by %s: %s", id, to, u.Name, comment))
+		return b.exceptions[i], nil
+	}
+	return patchwave.Exception{}, patchwave.Errorf(patchwave.ENotFound, "exception %d not found", id)
+}
+
+func (b *fakeBackend) TimeZone() *time.Location { return time.UTC }
+
 // checkPage fails when body lacks one of want, or has hostile text
 // unescaped, or inline code that the Content-Security-Policy would block.
 func checkPage(t *testing.T, name, body string, want ...string) {
@@ -212,7 +250,7 @@ func TestExceptionsPage(t *testing.T) {
 	checkPage(t, "exceptions page", body,
 		`<a href="/exceptions" aria-current="page">Exceptions</a>`,
 		`4 exceptions · <span class="badge badge-warn">1 awaiting approval</span>`,
-		`This page is read-only.`, `patchwave exceptions create --kind risk-acceptance`, `patchwave exceptions approve 7`,
+		`Exceptions can also be requested and decided with the API or the command line:`, `patchwave exceptions create --kind risk-acceptance`, `patchwave exceptions approve 7`,
 		`<div class="stat stat-pending"><dt>Pending</dt><dd>1</dd></div>`,
 		`<div class="stat stat-approved"><dt>Approved</dt><dd>1</dd></div>`,
 		`<div class="stat stat-pending"><dt>Late</dt><dd>1</dd></div>`,
