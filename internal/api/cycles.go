@@ -249,17 +249,7 @@ func (a *API) listCycles(w http.ResponseWriter, r *http.Request) error {
 		if count == 0 {
 			count = 3
 		}
-		// The next releases one after the other; a release at from
-		// itself counts.
-		after := from.Add(-time.Nanosecond)
-		for len(cycles) < count {
-			rel, ok := c.RRule.Next(c.Start, after)
-			if !ok {
-				break
-			}
-			cycles = append(cycles, c.Cycles(rel, rel.Add(time.Nanosecond))...)
-			after = rel
-		}
+		cycles = NextCycles(c, from, count)
 	}
 	if len(cycles) > count {
 		cycles = cycles[:count]
@@ -274,6 +264,22 @@ func (a *API) listCycles(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// NextCycles returns the next n cycles of c released at or after from,
+// one release after the other.
+func NextCycles(c plan.Cadence, from time.Time, n int) []plan.Cycle {
+	var cycles []plan.Cycle
+	after := from.Add(-time.Nanosecond) // a release at from itself counts
+	for len(cycles) < n {
+		rel, ok := c.RRule.Next(c.Start, after)
+		if !ok {
+			break
+		}
+		cycles = append(cycles, c.Cycles(rel, rel.Add(time.Nanosecond))...)
+		after = rel
+	}
+	return cycles
 }
 
 // windowOf checks a window as sent or stored and returns it as a
@@ -362,19 +368,22 @@ func LoadWindows(ctx context.Context, s *store.Store) ([]windowT, []plan.Window,
 	return ws, pws, nil
 }
 
-// nextOccurrences returns up to n intervals of w that end after now.
-func nextOccurrences(w plan.Window, now time.Time, n int) []openingT {
+// NextOccurrences returns up to n occurrences of w that end after now,
+// looking up to five years ahead.
+func NextOccurrences(w plan.Window, now time.Time, n int) []plan.Interval {
 	var occ []plan.Interval
 	for _, span := range []time.Duration{35 * 24 * time.Hour, 400 * 24 * time.Hour, 5 * 366 * 24 * time.Hour} {
 		if occ = w.Occurrences(now, now.Add(span)); len(occ) >= n {
 			break
 		}
 	}
+	return occ[:min(n, len(occ))]
+}
+
+// nextOccurrences returns up to n intervals of w that end after now.
+func nextOccurrences(w plan.Window, now time.Time, n int) []openingT {
 	out := make([]openingT, 0, n)
-	for _, iv := range occ {
-		if len(out) == n {
-			break
-		}
+	for _, iv := range NextOccurrences(w, now, n) {
 		out = append(out, openingT{Start: iv.Start, End: iv.End, CutOff: iv.CutOff})
 	}
 	return out

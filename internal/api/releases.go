@@ -49,7 +49,8 @@ type (
 		Advisories []string `json:"advisories,omitempty"`
 		Packages   []string `json:"packages,omitempty"`
 	}
-	releaseSummary struct {
+	// ReleaseSummary counts what a release holds, as frozen.
+	ReleaseSummary struct {
 		Hosts     int            `json:"hosts"`
 		Excluded  int            `json:"excluded"`
 		NoWave    int            `json:"no_wave"`
@@ -61,7 +62,8 @@ type (
 		Reason    string         `json:"reason,omitempty"`
 		Only      []string       `json:"only,omitempty"`
 	}
-	releaseT struct {
+	// Release is a release as the API sends it.
+	Release struct {
 		ID            int64                  `json:"id"`
 		Name          string                 `json:"name"`
 		Cycle         string                 `json:"cycle"`
@@ -73,22 +75,25 @@ type (
 		StateReason   string                 `json:"state_reason,omitempty"`
 		CreatedBy     string                 `json:"created_by"`
 		CreatedAt     time.Time              `json:"created_at"`
-		Summary       releaseSummary         `json:"summary"`
+		Summary       ReleaseSummary         `json:"summary"`
 		Waves         []plan.WaveJSON        `json:"waves"`
 	}
 	releaseList struct {
-		Releases []releaseT `json:"releases"`
+		Releases []Release `json:"releases"`
 	}
 	patchSetList struct {
 		PatchSets []plan.PatchSet `json:"patch_sets"`
 	}
-	planT struct {
+	// Plan is a release laid out in time: each wave's start, and each
+	// host's first opening in it (see API.ReleasePlan).
+	Plan struct {
 		Release string          `json:"release"`
 		Waves   []plan.WavePlan `json:"waves"`
 		Hosts   []plan.HostSlot `json:"hosts"`
 		Total   int             `json:"total"`
 	}
-	waveProgressT struct {
+	// WaveProgress is one wave of a rollout as the driver counts it.
+	WaveProgress struct {
 		Order      int                 `json:"order"`
 		Name       string              `json:"name"`
 		State      patchwave.WaveState `json:"state"`
@@ -104,18 +109,22 @@ type (
 		PromotedAt *time.Time          `json:"promoted_at,omitempty"`
 		Note       string              `json:"note,omitempty"`
 	}
-	rolloutT struct {
-		Release   releaseT             `json:"release"`
-		Waves     []waveProgressT      `json:"waves"`
+	// Rollout is a release's rollout: the release, its waves' progress
+	// and the approvals given.
+	Rollout struct {
+		Release   Release              `json:"release"`
+		Waves     []WaveProgress       `json:"waves"`
 		Approvals []patchwave.Approval `json:"approvals"`
 	}
-	rolloutAction struct {
+	// RolloutAction is the body of a pause, resume, halt or abort.
+	RolloutAction struct {
 		Reason string `json:"reason,omitempty"`
 		// RetryFailed, on resume, starts a new attempt of every failed
 		// task (after the cause was fixed).
 		RetryFailed bool `json:"retry_failed,omitempty"`
 	}
-	approvalRequest struct {
+	// ApprovalRequest is a decision on a wave's start or promotion.
+	ApprovalRequest struct {
 		Wave     int    `json:"wave"`
 		Stage    string `json:"stage,omitempty"`    // promote (default) or start
 		Decision string `json:"decision,omitempty"` // approve (default) or reject
@@ -256,8 +265,8 @@ func (a *API) waveWarnings(ctx context.Context, ws []plan.Wave) []string {
 	return out
 }
 
-func releaseTOf(rel store.Release) releaseT {
-	out := releaseT{ID: rel.ID, Name: rel.Name, Cycle: rel.Cycle, Kind: rel.Kind, ReleasedAt: rel.ReleasedAt, AllowNoWindow: rel.AllowNoWindow,
+func releaseTOf(rel store.Release) Release {
+	out := Release{ID: rel.ID, Name: rel.Name, Cycle: rel.Cycle, Kind: rel.Kind, ReleasedAt: rel.ReleasedAt, AllowNoWindow: rel.AllowNoWindow,
 		ContentHash: rel.ContentHash, State: rel.State, StateReason: rel.StateReason, CreatedBy: rel.CreatedBy, CreatedAt: rel.CreatedAt}
 	_ = json.Unmarshal(rel.Summary, &out.Summary)
 	if ws, err := plan.ParseWaves(rel.Waves); err == nil {
@@ -392,7 +401,7 @@ func (a *API) createRelease(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sum := releaseSummary{PatchSets: len(c.PatchSets), ByWave: map[string]int{}, Warnings: c.Warnings, Reason: in.Reason}
+	sum := ReleaseSummary{PatchSets: len(c.PatchSets), ByWave: map[string]int{}, Warnings: c.Warnings, Reason: in.Reason}
 	sum.Only = append(append(append(sum.Only, in.CVEs...), in.Advisories...), in.Packages...)
 	distinct := map[string]bool{}
 	for _, ps := range c.PatchSets {
@@ -458,16 +467,26 @@ func (a *API) listReleases(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return patchwave.Errorf(patchwave.EInvalid, "active=%q: want true or false", v)
 	}
-	rels, err := a.store.ListReleases(r.Context(), active)
+	rels, err := a.Releases(r.Context(), active)
 	if err != nil {
 		return err
 	}
-	out := releaseList{Releases: []releaseT{}}
-	for _, rel := range rels {
-		out.Releases = append(out.Releases, releaseTOf(rel))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, releaseList{Releases: rels})
 	return nil
+}
+
+// Releases returns the releases, newest first; with active, only those
+// whose rollout is not final.
+func (a *API) Releases(ctx context.Context, active bool) ([]Release, error) {
+	rels, err := a.store.ListReleases(ctx, active)
+	if err != nil {
+		return nil, err
+	}
+	out := []Release{}
+	for _, rel := range rels {
+		out = append(out, releaseTOf(rel))
+	}
+	return out, nil
 }
 
 func (a *API) getRelease(w http.ResponseWriter, r *http.Request) error {
@@ -500,23 +519,56 @@ func (a *API) releasePatchSets(w http.ResponseWriter, r *http.Request) error {
 // releasePlan lays a release out in time: when each wave starts and when
 // each host's first opening after it comes.
 func (a *API) releasePlan(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	rel, err := a.store.Release(ctx, r.PathValue("release"))
-	if err != nil {
-		return err
-	}
 	q := r.URL.Query()
 	limit, err := queryInt(r, "limit", 1000)
 	if err != nil {
 		return err
 	}
+	pq := PlanQuery{Host: q.Get("host"), Limit: int(min(limit, 1<<30))}
+	if wv := q.Get("wave"); wv != "" {
+		n, err := positive("wave", wv, 100)
+		if wv == "0" {
+			n, err = 0, nil
+		}
+		if err != nil {
+			return err
+		}
+		pq.Wave = &n
+	}
+	out, err := a.ReleasePlan(r.Context(), r.PathValue("release"), pq)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// PlanQuery picks the hosts of a release plan: those of one host name
+// (ignoring case) and of one wave, when given; Limit of them (0: all)
+// after the first Offset.
+type PlanQuery struct {
+	Host          string
+	Wave          *int
+	Offset, Limit int
+}
+
+// ReleasePlan lays release (a name or id) out in time: when each wave
+// starts (actually or as projected), and when each host's first opening
+// after its wave's start comes, or why it has none. Hosts come by wave,
+// then opening, then name; Total counts those q picks before Offset and
+// Limit.
+func (a *API) ReleasePlan(ctx context.Context, release string, q PlanQuery) (Plan, error) {
+	rel, err := a.store.Release(ctx, release)
+	if err != nil {
+		return Plan{}, err
+	}
 	waves, err := plan.ParseWaves(rel.Waves)
 	if err != nil {
-		return fmt.Errorf("release %s waves: %w", rel.Name, err)
+		return Plan{}, fmt.Errorf("release %s waves: %w", rel.Name, err)
 	}
 	rows, err := a.store.ReleaseWaves(ctx, rel.ID)
 	if err != nil {
-		return err
+		return Plan{}, err
 	}
 	started := map[int]time.Time{}
 	for _, p := range rows {
@@ -526,15 +578,15 @@ func (a *API) releasePlan(w http.ResponseWriter, r *http.Request) error {
 	}
 	rhs, err := a.store.ReleaseHosts(ctx, rel.ID)
 	if err != nil {
-		return err
+		return Plan{}, err
 	}
 	sets, err := a.store.PatchSets(ctx, rel.ID)
 	if err != nil {
-		return err
+		return Plan{}, err
 	}
 	hosts, err := a.store.AllHosts(ctx)
 	if err != nil {
-		return err
+		return Plan{}, err
 	}
 	byID := make(map[int64]patchwave.Host, len(hosts))
 	for _, h := range hosts {
@@ -544,21 +596,14 @@ func (a *API) releasePlan(w http.ResponseWriter, r *http.Request) error {
 	}
 	windows, err := LoadWindowPlans(ctx, a.store)
 	if err != nil {
-		return err
+		return Plan{}, err
 	}
 	wp, slots := plan.Schedule(plan.ReleaseContent{PatchSets: sets, Hosts: rhs}, waves, rel.ReleasedAt, started, byID, windows, rel.AllowNoWindow)
-	if host := q.Get("host"); host != "" {
-		slots = slices.DeleteFunc(slots, func(s plan.HostSlot) bool { return !strings.EqualFold(s.Hostname, host) })
+	if q.Host != "" {
+		slots = slices.DeleteFunc(slots, func(s plan.HostSlot) bool { return !strings.EqualFold(s.Hostname, q.Host) })
 	}
-	if wv := q.Get("wave"); wv != "" {
-		n, err := positive("wave", wv, 100)
-		if wv == "0" {
-			n, err = 0, nil
-		}
-		if err != nil {
-			return err
-		}
-		slots = slices.DeleteFunc(slots, func(s plan.HostSlot) bool { return s.Wave != n })
+	if q.Wave != nil {
+		slots = slices.DeleteFunc(slots, func(s plan.HostSlot) bool { return s.Wave != *q.Wave })
 	}
 	slices.SortStableFunc(slots, func(x, y plan.HostSlot) int {
 		if c := cmp.Compare(x.Wave, y.Wave); c != 0 {
@@ -571,16 +616,16 @@ func (a *API) releasePlan(w http.ResponseWriter, r *http.Request) error {
 		}
 		return strings.Compare(x.Hostname, y.Hostname)
 	})
-	out := planT{Release: rel.Name, Waves: wp, Total: len(slots)}
-	if limit > 0 && int64(len(slots)) > limit {
-		slots = slots[:limit]
+	out := Plan{Release: rel.Name, Waves: wp, Total: len(slots)}
+	slots = slots[min(max(q.Offset, 0), len(slots)):]
+	if q.Limit > 0 && len(slots) > q.Limit {
+		slots = slots[:q.Limit]
 	}
 	out.Hosts = slots
 	if out.Hosts == nil {
 		out.Hosts = []plan.HostSlot{}
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, nil
 }
 
 // rolloutState loads what the rollout rules see of a release now.
@@ -597,12 +642,7 @@ func (a *API) rolloutState(ctx context.Context, rel store.Release) (*sched.State
 }
 
 func (a *API) getRollout(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	rel, err := a.store.Release(ctx, r.PathValue("release"))
-	if err != nil {
-		return err
-	}
-	out, err := a.rollout(ctx, rel)
+	out, err := a.Rollout(r.Context(), r.PathValue("release"))
 	if err != nil {
 		return err
 	}
@@ -610,19 +650,29 @@ func (a *API) getRollout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) rollout(ctx context.Context, rel store.Release) (rolloutT, error) {
+// Rollout returns the rollout of release (a name or id): the release,
+// each wave's progress as the driver counts it, and the approvals given.
+func (a *API) Rollout(ctx context.Context, release string) (Rollout, error) {
+	rel, err := a.store.Release(ctx, release)
+	if err != nil {
+		return Rollout{}, err
+	}
+	return a.rollout(ctx, rel)
+}
+
+func (a *API) rollout(ctx context.Context, rel store.Release) (Rollout, error) {
 	s, err := a.rolloutState(ctx, rel)
 	if err != nil {
-		return rolloutT{}, err
+		return Rollout{}, err
 	}
-	out := rolloutT{Release: releaseTOf(rel), Waves: []waveProgressT{}}
+	out := Rollout{Release: releaseTOf(rel), Waves: []WaveProgress{}}
 	for _, wv := range s.Waves {
 		p := s.Progress[wv.Order]
 		if p == nil {
 			continue
 		}
 		st := s.Stats(wv, 0)
-		wp := waveProgressT{Order: wv.Order, Name: wv.Name, State: p.State, Hosts: st.Hosts, Done: st.Done, Succeeded: st.Succeeded,
+		wp := WaveProgress{Order: wv.Order, Name: wv.Name, State: p.State, Hosts: st.Hosts, Done: st.Done, Succeeded: st.Succeeded,
 			Failed: st.Failed, Running: st.Running, Missed: st.Missed, Budget: wv.ErrorBudget(st.Hosts), StartedAt: p.StartedAt,
 			PromotedAt: p.PromotedAt, Note: p.Note}
 		if st.Done > 0 {
@@ -639,83 +689,29 @@ func (a *API) rollout(ctx context.Context, rel store.Release) (rolloutT, error) 
 	return out, nil
 }
 
+// rolloutMove is what a rollout action does: the state it moves the
+// rollout to, from the states it may leave.
+type rolloutMove struct {
+	to   patchwave.RolloutState
+	from []patchwave.RolloutState
+}
+
+// rolloutMoves are the actions people take on a rollout.
+var rolloutMoves = map[string]rolloutMove{
+	"pause":  {patchwave.RolloutPaused, []patchwave.RolloutState{patchwave.RolloutScheduled, patchwave.RolloutRunning}},
+	"resume": {patchwave.RolloutRunning, []patchwave.RolloutState{patchwave.RolloutPaused, patchwave.RolloutHalted}},
+	"halt":   {patchwave.RolloutHalted, []patchwave.RolloutState{patchwave.RolloutScheduled, patchwave.RolloutRunning, patchwave.RolloutPaused}},
+	"abort":  {patchwave.RolloutAborted, []patchwave.RolloutState{patchwave.RolloutScheduled, patchwave.RolloutRunning, patchwave.RolloutPaused, patchwave.RolloutHalted}},
+}
+
 // rolloutAct changes a rollout's state: pause, resume, halt or abort.
 func (a *API) rolloutAct(action string) func(http.ResponseWriter, *http.Request) error {
-	type move struct {
-		to   patchwave.RolloutState
-		from []patchwave.RolloutState
-	}
-	moves := map[string]move{
-		"pause":  {patchwave.RolloutPaused, []patchwave.RolloutState{patchwave.RolloutScheduled, patchwave.RolloutRunning}},
-		"resume": {patchwave.RolloutRunning, []patchwave.RolloutState{patchwave.RolloutPaused, patchwave.RolloutHalted}},
-		"halt":   {patchwave.RolloutHalted, []patchwave.RolloutState{patchwave.RolloutScheduled, patchwave.RolloutRunning, patchwave.RolloutPaused}},
-		"abort":  {patchwave.RolloutAborted, []patchwave.RolloutState{patchwave.RolloutScheduled, patchwave.RolloutRunning, patchwave.RolloutPaused, patchwave.RolloutHalted}},
-	}
-	m := moves[action]
 	return func(w http.ResponseWriter, r *http.Request) error {
-		u := user(r)
-		if err := requireOperator(u, action+" rollouts"); err != nil {
-			return err
-		}
-		var in rolloutAction
+		var in RolloutAction
 		if err := decode(w, r, MaxBody, &in); err != nil {
 			return err
 		}
-		if err := patchwave.ValidText("reason", in.Reason, 1000); err != nil {
-			return err
-		}
-		if strings.TrimSpace(in.Reason) == "" {
-			return patchwave.Errorf(patchwave.EInvalid, "%s needs a reason", action)
-		}
-		if in.RetryFailed && action != "resume" {
-			return patchwave.Errorf(patchwave.EInvalid, "retry_failed goes with resume")
-		}
-		ctx := r.Context()
-		rel, err := a.store.Release(ctx, r.PathValue("release"))
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(m.from, rel.State) {
-			return patchwave.Errorf(patchwave.EConflict, "rollout %s is %s: cannot %s it", rel.Name, rel.State, action)
-		}
-		retried := 0
-		err = a.store.Write(ctx, func(tx *store.Tx) error {
-			reason := fmt.Sprintf("%s by %s: %s", action, u.Name, in.Reason)
-			to := m.to
-			if action == "resume" {
-				reason = ""
-			}
-			ok, err := tx.SetReleaseState(rel.ID, to, reason, m.from...)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return patchwave.Errorf(patchwave.EConflict, "rollout %s changed meanwhile: look again", rel.Name)
-			}
-			if in.RetryFailed {
-				if retried, err = tx.RetryTasks(rel.ID, nil); err != nil {
-					return err
-				}
-			}
-			if to.Final() {
-				if _, err := tx.CancelTasks(rel.ID, -1, "the rollout was aborted"); err != nil {
-					return err
-				}
-			}
-			if err := tx.AddEvent(rel.ID, patchwave.RolloutEvent{Wave: -1, Kind: "rollout." + action, Actor: u.Name, Reason: in.Reason}); err != nil {
-				return err
-			}
-			return tx.Audit(u.Name, "rollout."+action, "release:"+rel.Name, map[string]any{"before": rel.State, "after": to, "reason": in.Reason, "retried": retried})
-		})
-		if err != nil {
-			return err
-		}
-		a.rolloutChanged()
-		rel, err = a.store.Release(ctx, rel.Name)
-		if err != nil {
-			return err
-		}
-		out, err := a.rollout(ctx, rel)
+		out, err := a.ActOnRollout(r.Context(), user(r), r.PathValue("release"), action, in)
 		if err != nil {
 			return err
 		}
@@ -724,54 +720,135 @@ func (a *API) rolloutAct(action string) func(http.ResponseWriter, *http.Request)
 	}
 }
 
+// ActOnRollout pauses, resumes, halts or aborts (action) the rollout of
+// release on behalf of u, an admin or operator, with a reason; a resume
+// may retry every failed task. It records the event and the audit entry,
+// wakes the driver, and returns the rollout as it is now.
+func (a *API) ActOnRollout(ctx context.Context, u patchwave.User, release, action string, in RolloutAction) (Rollout, error) {
+	m, ok := rolloutMoves[action]
+	if !ok {
+		return Rollout{}, patchwave.Errorf(patchwave.EInvalid, "rollout action %q: want pause, resume, halt or abort", action)
+	}
+	if err := requireOperator(u, action+" rollouts"); err != nil {
+		return Rollout{}, err
+	}
+	if err := patchwave.ValidText("reason", in.Reason, 1000); err != nil {
+		return Rollout{}, err
+	}
+	if strings.TrimSpace(in.Reason) == "" {
+		return Rollout{}, patchwave.Errorf(patchwave.EInvalid, "%s needs a reason", action)
+	}
+	if in.RetryFailed && action != "resume" {
+		return Rollout{}, patchwave.Errorf(patchwave.EInvalid, "retry_failed goes with resume")
+	}
+	rel, err := a.store.Release(ctx, release)
+	if err != nil {
+		return Rollout{}, err
+	}
+	if !slices.Contains(m.from, rel.State) {
+		return Rollout{}, patchwave.Errorf(patchwave.EConflict, "rollout %s is %s: cannot %s it", rel.Name, rel.State, action)
+	}
+	retried := 0
+	err = a.store.Write(ctx, func(tx *store.Tx) error {
+		reason := fmt.Sprintf("%s by %s: %s", action, u.Name, in.Reason)
+		to := m.to
+		if action == "resume" {
+			reason = ""
+		}
+		ok, err := tx.SetReleaseState(rel.ID, to, reason, m.from...)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return patchwave.Errorf(patchwave.EConflict, "rollout %s changed meanwhile: look again", rel.Name)
+		}
+		if in.RetryFailed {
+			if retried, err = tx.RetryTasks(rel.ID, nil); err != nil {
+				return err
+			}
+		}
+		if to.Final() {
+			if _, err := tx.CancelTasks(rel.ID, -1, "the rollout was aborted"); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddEvent(rel.ID, patchwave.RolloutEvent{Wave: -1, Kind: "rollout." + action, Actor: u.Name, Reason: in.Reason}); err != nil {
+			return err
+		}
+		return tx.Audit(u.Name, "rollout."+action, "release:"+rel.Name, map[string]any{"before": rel.State, "after": to, "reason": in.Reason, "retried": retried})
+	})
+	if err != nil {
+		return Rollout{}, err
+	}
+	a.rolloutChanged()
+	rel, err = a.store.Release(ctx, rel.Name)
+	if err != nil {
+		return Rollout{}, err
+	}
+	return a.rollout(ctx, rel)
+}
+
 func (a *API) approveWave(w http.ResponseWriter, r *http.Request) error {
-	u := user(r)
-	var in approvalRequest
+	var in ApprovalRequest
 	if err := decode(w, r, MaxBody, &in); err != nil {
 		return err
 	}
-	in.Stage, in.Decision = cmp.Or(in.Stage, plan.StagePromote), cmp.Or(in.Decision, plan.Approve)
-	if in.Stage != plan.StagePromote && in.Stage != plan.StageStart {
-		return patchwave.Errorf(patchwave.EInvalid, "stage %q: want promote or start", in.Stage)
-	}
-	if in.Decision != plan.Approve && in.Decision != plan.Reject {
-		return patchwave.Errorf(patchwave.EInvalid, "decision %q: want approve or reject", in.Decision)
-	}
-	if err := patchwave.ValidText("reason", in.Reason, 1000); err != nil {
-		return err
-	}
-	if in.Decision == plan.Reject && strings.TrimSpace(in.Reason) == "" {
-		return patchwave.Errorf(patchwave.EInvalid, "a rejection needs a reason")
-	}
-	ctx := r.Context()
-	rel, err := a.store.Release(ctx, r.PathValue("release"))
+	rec, err := a.ApproveWave(r.Context(), user(r), r.PathValue("release"), in)
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusCreated, rec)
+	return nil
+}
+
+// ApproveWave records u's decision (approve, the default, or reject) on
+// the start or the promotion (the default stage) of a wave of release:
+// u must be one of the approvers the wave names for that stage, by name
+// or role (an admin counts for every role). A rejection needs a reason
+// and halts the rollout. It records the event and the audit entry, wakes
+// the driver, and returns the approval as stored.
+func (a *API) ApproveWave(ctx context.Context, u patchwave.User, release string, in ApprovalRequest) (patchwave.Approval, error) {
+	in.Stage, in.Decision = cmp.Or(in.Stage, plan.StagePromote), cmp.Or(in.Decision, plan.Approve)
+	if in.Stage != plan.StagePromote && in.Stage != plan.StageStart {
+		return patchwave.Approval{}, patchwave.Errorf(patchwave.EInvalid, "stage %q: want promote or start", in.Stage)
+	}
+	if in.Decision != plan.Approve && in.Decision != plan.Reject {
+		return patchwave.Approval{}, patchwave.Errorf(patchwave.EInvalid, "decision %q: want approve or reject", in.Decision)
+	}
+	if err := patchwave.ValidText("reason", in.Reason, 1000); err != nil {
+		return patchwave.Approval{}, err
+	}
+	if in.Decision == plan.Reject && strings.TrimSpace(in.Reason) == "" {
+		return patchwave.Approval{}, patchwave.Errorf(patchwave.EInvalid, "a rejection needs a reason")
+	}
+	rel, err := a.store.Release(ctx, release)
+	if err != nil {
+		return patchwave.Approval{}, err
+	}
 	if rel.State.Final() {
-		return patchwave.Errorf(patchwave.EConflict, "rollout %s is %s", rel.Name, rel.State)
+		return patchwave.Approval{}, patchwave.Errorf(patchwave.EConflict, "rollout %s is %s", rel.Name, rel.State)
 	}
 	s, err := a.rolloutState(ctx, rel)
 	if err != nil {
-		return err
+		return patchwave.Approval{}, err
 	}
 	wv, p := s.Wave(in.Wave)
 	if wv == nil {
-		return patchwave.Errorf(patchwave.ENotFound, "release %s has no wave %d", rel.Name, in.Wave)
+		return patchwave.Approval{}, patchwave.Errorf(patchwave.ENotFound, "release %s has no wave %d", rel.Name, in.Wave)
 	}
 	need := wv.Approvers
 	if in.Stage == plan.StageStart {
 		need = wv.StartApprovers
 	}
 	if len(need) == 0 {
-		return patchwave.Errorf(patchwave.EInvalid, "wave %d %q needs no %s approval", wv.Order, wv.Name, in.Stage)
+		return patchwave.Approval{}, patchwave.Errorf(patchwave.EInvalid, "wave %d %q needs no %s approval", wv.Order, wv.Name, in.Stage)
 	}
 	if len(plan.CanApprove(u, need)) == 0 {
-		return patchwave.Errorf(patchwave.EForbidden, "wave %d %q needs the %s approval of %s; %s (%s) is none of them",
+		return patchwave.Approval{}, patchwave.Errorf(patchwave.EForbidden, "wave %d %q needs the %s approval of %s; %s (%s) is none of them",
 			wv.Order, wv.Name, in.Stage, strings.Join(need, ", "), u.Name, u.Role)
 	}
 	if (in.Stage == plan.StagePromote && p.State == patchwave.WavePromoted) || (in.Stage == plan.StageStart && p.State != patchwave.WaveWaiting) {
-		return patchwave.Errorf(patchwave.EConflict, "wave %d %q is %s already", wv.Order, wv.Name, p.State)
+		return patchwave.Approval{}, patchwave.Errorf(patchwave.EConflict, "wave %d %q is %s already", wv.Order, wv.Name, p.State)
 	}
 	var rec patchwave.Approval
 	err = a.store.Write(ctx, func(tx *store.Tx) error {
@@ -793,11 +870,10 @@ func (a *API) approveWave(w http.ResponseWriter, r *http.Request) error {
 		return tx.Audit(u.Name, "rollout."+in.Decision, "release:"+rel.Name, map[string]any{"wave": wv.Order, "stage": in.Stage, "reason": in.Reason})
 	})
 	if err != nil {
-		return err
+		return patchwave.Approval{}, err
 	}
 	a.rolloutChanged()
-	writeJSON(w, http.StatusCreated, rec)
-	return nil
+	return rec, nil
 }
 
 func (a *API) listApprovals(w http.ResponseWriter, r *http.Request) error {

@@ -25,7 +25,7 @@ import (
 // compliance and each finding's due date, SLA status, risk and approval.
 func TestBrowserPolicy(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("skipping the browser test: %s is missing (apt-get install chromium): %v", chromiumPath, err)
+		missingTool(t, "skipping the browser test: %s is missing (apt-get install chromium): %v", chromiumPath, err)
 	}
 	if testing.Short() {
 		t.Skip("skipping the browser test in short mode")

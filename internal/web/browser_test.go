@@ -38,7 +38,7 @@ const adminPassword = "browser-test-admin-pw"
 // every step into $PATCHWAVE_ARTIFACTS/web-browser, or a temporary directory.
 func TestBrowser(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("skipping the browser test: %s is missing (apt-get install chromium): %v", chromiumPath, err)
+		missingTool(t, "skipping the browser test: %s is missing (apt-get install chromium): %v", chromiumPath, err)
 	}
 	if testing.Short() {
 		t.Skip("skipping the browser test in short mode")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"net/netip"
@@ -94,6 +95,7 @@ func parsePages(st *staticFiles) *pages {
 		"capitalize":      capitalize,
 		"hostNameURL":     hostNameURL,
 	}
+	maps.Copy(funcs, rolloutFuncs)
 	// The layout and the partials (files named _*.html), which pages share.
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
 		"templates/layout.html", "templates/_*.html"))

@@ -3,10 +3,13 @@
 // fleet's findings with their due dates and risk, advisories, the state of
 // the advisory feeds, and the patch policy (SLA, baselines, exceptions),
 // rendered with html/template from embedded templates and static files.
-// The policy pages are read-only: policy changes go through the API and the
-// CLI, which the pages name. It stores nothing itself; everything it shows
-// comes through the small Backend interface that the server implements over
-// the store and the authentication service.
+// The policy page is read-only: SLA and baseline changes go through the
+// API and the CLI, which the page names. On the exceptions page approvers
+// approve and reject exceptions, and site admins submit exclusions, with
+// the same rules as the API. It stores nothing itself; everything it shows
+// and does goes through the small Backend interface that the server
+// implements over the store, the API's rules and the authentication
+// service.
 //
 // # Security
 //
@@ -68,6 +71,26 @@ type Backend interface {
 	Advisory(ctx context.Context, id string) (patchwave.Advisory, []patchwave.Finding, error)
 	// Feeds returns the advisory feeds and the state of their last synchronisation.
 	Feeds(ctx context.Context) ([]patchwave.Feed, error)
+	// Releases returns every release, newest first.
+	Releases(ctx context.Context) ([]ReleaseView, error)
+	// Rollout returns the rollout of the release with the given name or
+	// id as u sees it (patchwave.ENotFound when there is none): each
+	// wave's progress and plan, the approvals still missing and whether u
+	// may give them, whether u may pause and resume it, the latest events.
+	Rollout(ctx context.Context, u patchwave.User, name string) (RolloutView, error)
+	// Plan returns the part of a release's hosts' plan that q picks.
+	Plan(ctx context.Context, name string, q PlanQuery) (PlanView, error)
+	// Calendar returns n release cycles from the month from (YYYY-MM; ""
+	// for the previous month), with their releases, the change freezes
+	// in them, and every maintenance window with its next openings.
+	Calendar(ctx context.Context, from string, n int) (CalendarView, error)
+	// ApproveWave records u's approval or rejection of a wave's start
+	// or promotion, with the API's rules and audit event.
+	ApproveWave(ctx context.Context, u patchwave.User, name string, d WaveDecision) error
+	// ActOnRollout pauses or resumes (action) a release's rollout on
+	// behalf of u, with a reason, with the API's rules and audit event;
+	// a resume may retry the failed tasks.
+	ActOnRollout(ctx context.Context, u patchwave.User, name, action, reason string, retryFailed bool) error
 	// SLA returns the SLA policy in force (the default one when none is stored).
 	SLA(ctx context.Context) (patchwave.SLAPolicy, error)
 	// Baselines returns every patch approval baseline.
@@ -76,6 +99,16 @@ type Backend interface {
 	Exceptions(ctx context.Context) ([]patchwave.Exception, error)
 	// ServiceBaselines returns every service baseline.
 	ServiceBaselines(ctx context.Context) ([]patchwave.ServiceBaseline, error)
+	// CreateException requests exception e on behalf of u, with the API's
+	// rules, and returns it as stored and warnings about it. A refusal is
+	// an error with a patchwave code (EInvalid, EForbidden, …).
+	CreateException(ctx context.Context, u patchwave.User, e patchwave.Exception) (patchwave.Exception, []string, error)
+	// DecideException approves, rejects or revokes exception id on behalf
+	// of u, with the API's rules.
+	DecideException(ctx context.Context, u patchwave.User, id int64, to patchwave.ExceptionState, comment string) (patchwave.Exception, error)
+	// TimeZone is the organisation's time zone, in which release cycles
+	// fall and dates typed into forms are read.
+	TimeZone() *time.Location
 }
 
 // CookieName is the name of the session cookie.
@@ -143,6 +176,17 @@ func (h *Handler) routes() {
 	m.Handle("GET /feeds", h.handle(h.auth(h.getFeeds)))
 	m.Handle("GET /policy", h.handle(h.auth(h.getPolicy)))
 	m.Handle("GET /exceptions", h.handle(h.auth(h.getExceptions)))
+	m.Handle("POST /exceptions", h.handle(h.auth(h.postExclusion)))
+	m.Handle("POST /exceptions/{id}/approve", h.handle(h.auth(h.postDecision(patchwave.ExceptionApproved))))
+	m.Handle("POST /exceptions/{id}/reject", h.handle(h.auth(h.postDecision(patchwave.ExceptionRejected))))
+	m.Handle("POST /exceptions/{id}/revoke", h.handle(h.auth(h.postDecision(patchwave.ExceptionRevoked))))
+	m.Handle("GET /releases", h.handle(h.auth(h.getReleases)))
+	m.Handle("GET /releases/{release}", h.handle(h.auth(h.getRelease)))
+	m.Handle("GET /releases/{release}/live", h.handle(h.auth(h.getReleaseLive)))
+	m.Handle("POST /releases/{release}/approvals", h.handle(h.auth(h.postApproval)))
+	m.Handle("POST /releases/{release}/pause", h.handle(h.auth(h.postRolloutAction(actionPause))))
+	m.Handle("POST /releases/{release}/resume", h.handle(h.auth(h.postRolloutAction(actionResume))))
+	m.Handle("GET /calendar", h.handle(h.auth(h.getCalendar)))
 	m.Handle("GET /static/{file}", h.handle(h.getStatic))
 	m.Handle("GET /favicon.ico", h.handle(h.getFavicon))
 }

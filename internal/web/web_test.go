@@ -45,6 +45,10 @@ type fakeBackend struct {
 	exceptions       []patchwave.Exception
 	serviceBaselines []patchwave.ServiceBaseline
 	failPolicy       error // returned by the policy methods when set
+	created          []patchwave.Exception
+	decisions        []string
+
+	ro *fakeRollouts // the release pages' data: see rollouts_test.go
 }
 
 func newFakeBackend() *fakeBackend {

@@ -1,5 +1,6 @@
 // Patchwave web UI: small progressive enhancements. Every page works
-// without this script; it only makes filtering quicker.
+// without this script; it only makes filtering quicker and keeps the
+// live view of a rollout current.
 (function () {
   "use strict";
 
@@ -78,5 +79,59 @@
       box.focus();
       box.select();
     }
+  });
+
+  // The live view of a rollout: every few seconds (data-live-every), the
+  // part marked with data-live-url is fetched again and swapped in, while
+  // the tab is visible and nobody is typing into one of its forms. Without
+  // the script the page is the same, only as of its loading.
+  document.querySelectorAll("[data-live-url]").forEach(function (box) {
+    var every = Math.max(parseInt(box.dataset.liveEvery, 10) || 10, 3) * 1000;
+    var url = box.dataset.liveUrl;
+    function busy() {
+      var a = document.activeElement;
+      if (a && a !== document.body && box.contains(a) && /^(INPUT|TEXTAREA|SELECT|BUTTON)$/.test(a.tagName)) {
+        return true;
+      }
+      return Array.prototype.some.call(box.querySelectorAll("input[type=text], textarea"), function (el) {
+        return el.value !== el.defaultValue;
+      }) || Array.prototype.some.call(box.querySelectorAll("input[type=checkbox]"), function (el) {
+        return el.checked !== el.defaultChecked;
+      });
+    }
+    function later() {
+      window.setTimeout(refresh, every);
+    }
+    function refresh() {
+      if (document.hidden || busy()) {
+        later();
+        return;
+      }
+      window.fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (resp) {
+        // Sent to the sign-in page: the session ended; stop.
+        if (resp.redirected) {
+          return null;
+        }
+        if (!resp.ok) {
+          throw new Error("live view: " + resp.status);
+        }
+        return resp.text();
+      }).then(function (html) {
+        var fresh = html && new DOMParser().parseFromString(html, "text/html").getElementById(box.id);
+        if (!fresh) {
+          return;
+        }
+        if (!busy()) {
+          box.replaceChildren.apply(box, Array.prototype.map.call(fresh.childNodes, function (n) {
+            return document.importNode(n, true);
+          }));
+        }
+        // A finished rollout has nothing more to show.
+        if (fresh.hasAttribute("data-live-url")) {
+          later();
+        }
+      }).catch(later); // the server did not answer: try again later
+    }
+    later();
   });
 })();
