@@ -17,7 +17,24 @@ type EnrollResponse struct {
 	Credential string `json:"credential"`
 	// CheckinInterval is how often to check in, in seconds.
 	CheckinInterval int `json:"checkin_interval"`
+	// ServerKey is the server's Ed25519 public key, which signs tasks:
+	// the agent pins it.
+	ServerKey []byte `json:"server_key,omitempty"`
 }
+
+// WaitRequest is an agent's long poll: answer when a task is due, or
+// after Timeout seconds.
+type WaitRequest struct {
+	Timeout int `json:"timeout"`
+}
+
+// WaitResponse says whether tasks are due: check in now.
+type WaitResponse struct {
+	Due bool `json:"due"`
+}
+
+// MaxWait bounds a long poll, in seconds.
+const MaxWait = 120
 
 // CheckinRequest is sent on every check-in. Facts and packages are sent
 // only when they changed since the server last acknowledged them: Facts in
@@ -46,6 +63,10 @@ type CheckinResponse struct {
 	// Tasks are the tasks due on the host now; the same task comes again
 	// on every check-in until the agent reports it started.
 	Tasks []AgentTask `json:"tasks,omitempty"`
+	// Wait, when not 0, invites the agent to long-poll /api/v1/agent/wait
+	// for up to that many seconds between check-ins, so that a new task
+	// reaches it at once.
+	Wait int `json:"wait,omitempty"`
 }
 
 // Stale reports whether a host last seen at seen is stale at now.

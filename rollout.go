@@ -1,6 +1,8 @@
 package patchwave
 
 import (
+	"crypto/ed25519"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -49,8 +51,35 @@ type TaskKind string
 
 // Task kinds.
 const (
-	TaskInstall TaskKind = "install" // install a release's patches on the host
+	// TaskInstall installs a release's frozen patch set: pre-checks and
+	// pre-install hooks, the exact versions, post-install hooks,
+	// verification, a reboot as the wave's policy says, and a rollback
+	// when verification fails and the wave asks for one.
+	TaskInstall TaskKind = "install"
+	// TaskScan refreshes the package lists and reports the inventory.
+	TaskScan TaskKind = "scan"
+	// TaskVerify checks that a release's versions are installed and the
+	// host's health checks pass.
+	TaskVerify TaskKind = "verify"
+	// TaskRollback goes back to the versions an install task found.
+	TaskRollback TaskKind = "rollback"
+	// TaskReboot reboots the host and reports when it is back.
+	TaskReboot TaskKind = "reboot"
+	// TaskRunHook runs one of the hooks the host's agent configuration
+	// names (the server names the hook; it never sends a command).
+	TaskRunHook TaskKind = "run-hook"
 )
+
+// TaskKinds lists every task kind.
+var TaskKinds = []TaskKind{TaskInstall, TaskScan, TaskVerify, TaskRollback, TaskReboot, TaskRunHook}
+
+// ParseTaskKind checks s names a task kind.
+func ParseTaskKind(s string) (TaskKind, error) {
+	if slices.Contains(TaskKinds, TaskKind(s)) {
+		return TaskKind(s), nil
+	}
+	return "", Errorf(EInvalid, "unknown task kind %q (want install, scan, verify, rollback, reboot or run-hook)", s)
+}
 
 // TaskState is where a task stands.
 type TaskState string
@@ -89,22 +118,111 @@ type TaskPatch struct {
 	Version string `json:"version"`
 }
 
-// AgentTask is a task as an agent receives it at check-in.
+// AgentTask is a task as an agent receives it at check-in, signed by the
+// server: the agent checks the signature with the key it pinned at
+// enrollment, that the task is for its host and not expired, and that it
+// has not run this attempt before.
 type AgentTask struct {
 	ID      int64    `json:"id"`
 	Attempt int      `json:"attempt"`
+	HostID  int64    `json:"host_id"`
 	Kind    TaskKind `json:"kind"`
 	// Release is the release's name; PatchSet the content hash of the
 	// frozen patch set the task installs.
 	Release  string      `json:"release,omitempty"`
 	PatchSet string      `json:"patch_set,omitempty"`
 	Patches  []TaskPatch `json:"patches,omitempty"`
-	// Reboot is the wave's reboot policy: if-needed, never or always.
+	// Reboot is the reboot policy: if-needed, never or always.
 	Reboot string `json:"reboot,omitempty"`
+	// RollbackOnFailure asks an install to go back to the versions it
+	// found when verification fails.
+	RollbackOnFailure bool `json:"rollback_on_failure,omitempty"`
+	// RollbackOf is, for a rollback, the install task whose previous
+	// versions to restore.
+	RollbackOf int64 `json:"rollback_of,omitempty"`
+	// Hook names the agent's configured hook a run-hook task runs.
+	Hook string `json:"hook,omitempty"`
 	// NotAfter is the last moment to start (the window's cut-off);
 	// Deadline the moment by which the result must be reported.
 	NotAfter time.Time `json:"not_after"`
 	Deadline time.Time `json:"deadline"`
+	// Signature is the server's Ed25519 signature of SigningBytes.
+	Signature []byte `json:"signature,omitempty"`
+}
+
+// SigningBytes is what the server signs of t: a domain prefix and t's JSON
+// without the signature.
+func (t AgentTask) SigningBytes() []byte {
+	t.Signature = nil
+	b, _ := json.Marshal(t)
+	return append([]byte("patchwave task v1\n"), b...)
+}
+
+// Sign sets t's signature with the server's key.
+func (t *AgentTask) Sign(key ed25519.PrivateKey) {
+	t.Signature = ed25519.Sign(key, t.SigningBytes())
+}
+
+// Verify checks that t is signed with pub, is for host, and may start at
+// now. It does not know which tasks already ran: replays of a task the
+// agent ran are the agent's to refuse.
+func (t AgentTask) Verify(pub ed25519.PublicKey, host int64, now time.Time) error {
+	switch {
+	case len(pub) != ed25519.PublicKeySize:
+		return Errorf(EUnauthorized, "task %d: no server key pinned to check its signature: enroll again", t.ID)
+	case len(t.Signature) == 0:
+		return Errorf(EUnauthorized, "task %d is not signed", t.ID)
+	case !ed25519.Verify(pub, t.SigningBytes(), t.Signature):
+		return Errorf(EUnauthorized, "task %d: bad signature: it was not signed by this host's server, or was changed", t.ID)
+	case t.HostID != host:
+		return Errorf(EUnauthorized, "task %d is for host %d, not this host (%d)", t.ID, t.HostID, host)
+	case !now.Before(t.NotAfter):
+		return Errorf(EUnauthorized, "task %d expired at %s", t.ID, t.NotAfter.Format(time.RFC3339))
+	case !slices.Contains(TaskKinds, t.Kind):
+		return Errorf(EUnauthorized, "task %d has unknown kind %q", t.ID, t.Kind)
+	}
+	return nil
+}
+
+// PackageChange is what a task did to one package.
+type PackageChange struct {
+	Name   string `json:"name"`
+	Arch   string `json:"arch,omitempty"`
+	Before string `json:"before,omitempty"` // empty: was not installed
+	After  string `json:"after,omitempty"`  // empty: is not installed
+	Target string `json:"target,omitempty"`
+}
+
+// StepResult is one step of a task: a hook, a health check, a package
+// manager command.
+type StepResult struct {
+	Name     string        `json:"name"`
+	OK       bool          `json:"ok"`
+	ExitCode int           `json:"exit_code,omitempty"`
+	Detail   string        `json:"detail,omitempty"`
+	Output   string        `json:"output,omitempty"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
+}
+
+// TaskDetails is everything an agent reports about how a task went.
+type TaskDetails struct {
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Phase is how far the task got: prechecks, pre-install, install,
+	// post-install, verify, rebooting, post-reboot, rollback, done.
+	Phase     string          `json:"phase,omitempty"`
+	Packages  []PackageChange `json:"packages,omitempty"`
+	PreChecks []StepResult    `json:"pre_checks,omitempty"`
+	Hooks     []StepResult    `json:"hooks,omitempty"`
+	Commands  []StepResult    `json:"commands,omitempty"`
+	Checks    []StepResult    `json:"checks,omitempty"`
+	// Rebooted says the host rebooted during the task; RolledBack that
+	// the previous versions were restored.
+	Rebooted   bool `json:"rebooted,omitempty"`
+	RolledBack bool `json:"rolled_back,omitempty"`
+	// Refused is set when the agent refused the task (signature, expiry,
+	// replay) without running anything.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // TaskResult is what an agent reports about a task: that it started, or
@@ -112,12 +230,15 @@ type AgentTask struct {
 type TaskResult struct {
 	TaskID  int64     `json:"task_id"`
 	Attempt int       `json:"attempt"`
-	State   TaskState `json:"state"` // running, succeeded or failed
+	State   TaskState `json:"state"` // running, succeeded, failed or canceled (a pre-install hook said no)
 	// Error is a one-line reason for a failure.
 	Error string `json:"error,omitempty"`
 	// Output is the package manager's output, kept for the report.
 	Output         string `json:"output,omitempty"`
 	RebootRequired bool   `json:"reboot_required,omitempty"`
+	// Details tell the steps: versions before and after, hooks, checks,
+	// reboot and rollback.
+	Details *TaskDetails `json:"details,omitempty"`
 }
 
 // Limits on task results.
@@ -132,8 +253,13 @@ func (r TaskResult) Validate() error {
 	if r.TaskID <= 0 || r.Attempt <= 0 {
 		return Errorf(EInvalid, "task result: task_id and attempt must be positive (got %d, %d)", r.TaskID, r.Attempt)
 	}
-	if !slices.Contains([]TaskState{TaskRunning, TaskSucceeded, TaskFailed}, r.State) {
-		return Errorf(EInvalid, "task %d result: state %q, want running, succeeded or failed", r.TaskID, r.State)
+	if !slices.Contains([]TaskState{TaskRunning, TaskSucceeded, TaskFailed, TaskCanceled}, r.State) {
+		return Errorf(EInvalid, "task %d result: state %q, want running, succeeded, failed or canceled", r.TaskID, r.State)
+	}
+	if r.Details != nil {
+		if b, _ := json.Marshal(r.Details); len(b) > MaxTaskOutput {
+			return Errorf(EInvalid, "task %d result: details of %d bytes, at most %d allowed", r.TaskID, len(b), MaxTaskOutput)
+		}
 	}
 	if err := ValidText("task error", r.Error, MaxTaskError); err != nil {
 		return err
@@ -158,7 +284,7 @@ type TaskResultsResponse struct {
 // Task is a host's part of a release's rollout, as the server keeps it.
 type Task struct {
 	ID          int64     `json:"id"`
-	ReleaseID   int64     `json:"release_id"`
+	ReleaseID   int64     `json:"release_id,omitempty"` // 0 for a task outside a rollout
 	HostID      int64     `json:"host_id"`
 	Hostname    string    `json:"hostname,omitempty"`
 	Kind        TaskKind  `json:"kind"`
@@ -168,18 +294,26 @@ type Task struct {
 	Attempt     int       `json:"attempt"`
 	FirstResult TaskState `json:"first_result,omitempty"`
 	// Reason is why the driver created (or armed) the task.
-	Reason         string     `json:"reason,omitempty"`
-	Window         string     `json:"window,omitempty"`
-	NotAfter       time.Time  `json:"not_after"`
-	Deadline       time.Time  `json:"deadline"`
-	Error          string     `json:"error,omitempty"`
-	Output         string     `json:"output,omitempty"`
-	RebootRequired bool       `json:"reboot_required,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	DispatchedAt   *time.Time `json:"dispatched_at,omitempty"`
-	StartedAt      *time.Time `json:"started_at,omitempty"`
-	FinishedAt     *time.Time `json:"finished_at,omitempty"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	Reason         string    `json:"reason,omitempty"`
+	Window         string    `json:"window,omitempty"`
+	NotAfter       time.Time `json:"not_after"`
+	Deadline       time.Time `json:"deadline"`
+	Error          string    `json:"error,omitempty"`
+	Output         string    `json:"output,omitempty"`
+	RebootRequired bool      `json:"reboot_required,omitempty"`
+	// Phase is the last step the agent reported; Details its report.
+	Phase   string       `json:"phase,omitempty"`
+	Details *TaskDetails `json:"details,omitempty"`
+	// Hook and RollbackOf are those of run-hook and rollback tasks;
+	// RequestedBy names who asked for a task outside a rollout.
+	Hook         string     `json:"hook,omitempty"`
+	RollbackOf   int64      `json:"rollback_of,omitempty"`
+	RequestedBy  string     `json:"requested_by,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	DispatchedAt *time.Time `json:"dispatched_at,omitempty"`
+	StartedAt    *time.Time `json:"started_at,omitempty"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
 // Approval is a person's decision on a wave: to let it start (stage

@@ -54,6 +54,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is the agent's version, reported in its facts.
 	Version string
+	// Settings say how tasks run here: hooks, health checks, limits,
+	// the reboot command (LoadSettings; the zero value means defaults).
+	Settings Settings
+	// NoWait turns off the long poll between check-ins: new tasks then
+	// wait for the next check-in.
+	NoWait bool
 }
 
 // Report says what one check-in did.
@@ -75,6 +81,11 @@ type Report struct {
 	Resent bool
 	// Interval is when to come back, as the server asked (0 if it did not say).
 	Interval time.Duration
+	// Tasks are the tasks the server handed over; Ran those run now.
+	Tasks []patchwave.AgentTask
+	Ran   int
+	// Wait is how long the server invites long polls for, in seconds.
+	Wait int
 }
 
 // Run runs the agent until ctx is done, or, with cfg.Once, for one check-in.
@@ -91,7 +102,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer a.hc.CloseIdleConnections()
 	if cfg.Once {
-		_, err := a.checkinOnce(ctx)
+		_, err := a.cycle(ctx)
+		if errors.Is(err, errRebooting) {
+			return nil
+		}
 		return err
 	}
 	return a.loop(ctx)
@@ -104,7 +118,11 @@ func CheckinOnce(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	defer a.hc.CloseIdleConnections()
-	return a.checkinOnce(ctx)
+	rep, err := a.cycle(ctx)
+	if errors.Is(err, errRebooting) {
+		err = nil
+	}
+	return rep, err
 }
 
 // agent is one running agent: its configuration, its state and its
@@ -115,7 +133,18 @@ type agent struct {
 	hc    *http.Client
 	retry *retryAfter
 	state State // zero until loaded or enrolled
+
+	settings Settings
+	journal  journal
+	exec     pkgmgr.Executor // made when a task first needs it
+	resumed  bool            // the journal's interrupted tasks were taken up
+	rescan   bool            // a task changed what is installed: check in again
+	noWait   bool            // the server takes no long polls
+	lastDue  time.Time       // when a long poll last said a task is due
 }
+
+// minDueGap is the least time between two check-ins a long poll asks for.
+const minDueGap = time.Second
 
 func newAgent(cfg Config) (*agent, error) {
 	if cfg.StateDir == "" {
@@ -128,7 +157,7 @@ func newAgent(cfg Config) (*agent, error) {
 		cfg.Interval = DefaultInterval
 	}
 	cfg.Server = strings.TrimRight(cfg.Server, "/")
-	a := &agent{cfg: cfg, log: cfg.Logger}
+	a := &agent{cfg: cfg, log: cfg.Logger, settings: cfg.Settings.withDefaults(), journal: journal{dir: cfg.StateDir}, noWait: cfg.NoWait}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -233,6 +262,10 @@ func (a *agent) enroll(ctx context.Context) error {
 		Credential: resp.Credential,
 		EnrolledAt: time.Now().UTC().Truncate(time.Second),
 		Interval:   resp.CheckinInterval,
+		ServerKey:  resp.ServerKey,
+	}
+	if len(s.ServerKey) == 0 {
+		a.log.Warn("the server sent no task-signing key: this agent will refuse every task", "server", a.cfg.Server)
 	}
 	if err := SaveState(a.cfg.StateDir, s); err != nil {
 		// The server has counted the token use; without the credential on
@@ -245,15 +278,47 @@ func (a *agent) enroll(ctx context.Context) error {
 	return nil
 }
 
-// checkinOnce enrolls if needed and checks in once.
-func (a *agent) checkinOnce(ctx context.Context) (Report, error) {
+// cycle is one round of the agent: enroll if needed, take up tasks a crash
+// or a reboot interrupted, send the results the server lacks, check in,
+// run the tasks the server handed over, send their results and, when they
+// changed what is installed, check in again. It returns errRebooting when
+// a task rebooted the host.
+func (a *agent) cycle(ctx context.Context) (Report, error) {
 	enrolled, err := a.ensureState(ctx)
 	if err != nil {
 		return Report{}, err
 	}
+	if !a.resumed {
+		a.resumed = true
+		if err := a.runTasks(ctx, a.resume()); err != nil {
+			a.resumed = !errors.Is(err, errRebooting)
+			return Report{Enrolled: enrolled}, err
+		}
+	}
+	if err := a.sendResults(ctx); err != nil {
+		a.log.Warn("task results kept for later", "err", err)
+	}
 	rep, err := a.checkin(ctx)
 	rep.Enrolled = enrolled
-	return rep, err
+	if err != nil {
+		return rep, err
+	}
+	rs := a.accept(rep.Tasks)
+	rep.Ran = len(rs)
+	runErr := a.runTasks(ctx, rs)
+	if err := a.sendResults(ctx); err != nil {
+		a.log.Warn("task results kept for later", "err", err)
+	}
+	if runErr != nil {
+		return rep, runErr
+	}
+	if len(rs) > 0 || a.rescan {
+		a.rescan = false
+		if _, err := a.checkin(ctx); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
 }
 
 // checkin collects facts and packages and reports what changed since the
@@ -316,6 +381,8 @@ func (a *agent) checkin(ctx context.Context) (Report, error) {
 			rep.Interval = time.Duration(resp.CheckinInterval) * time.Second
 			a.state.Interval = resp.CheckinInterval
 		}
+		rep.Tasks, rep.Wait = append(rep.Tasks, resp.Tasks...), resp.Wait
+		a.state.Wait = resp.Wait
 
 		// Acknowledge what the server now holds.
 		factsOK := resp.FactsHash == factsHash && !resp.NeedFacts
@@ -381,6 +448,10 @@ func (a *agent) loop(ctx context.Context) error {
 	failures := 0
 	var delay time.Duration
 	for {
+		if delay > 0 && failures == 0 && a.state.Wait > 0 && !a.noWait {
+			// Between check-ins, long-poll: a new task comes at once.
+			delay = a.waitForTasks(ctx, delay, time.Duration(a.state.Wait)*time.Second)
+		}
 		if delay > 0 {
 			t := time.NewTimer(delay)
 			select {
@@ -395,7 +466,7 @@ func (a *agent) loop(ctx context.Context) error {
 		}
 		wasEnrolled := a.state.HostID != 0
 		justEnrolled, err := a.ensureState(ctx)
-		if err == nil && !wasEnrolled && !justEnrolled && failures == 0 {
+		if err == nil && !wasEnrolled && !justEnrolled && failures == 0 && !a.journalOpen() {
 			// First start with an existing identity: wait for this host's
 			// slot rather than check in together with every other
 			// restarted agent, unless a check-in is overdue.
@@ -406,7 +477,12 @@ func (a *agent) loop(ctx context.Context) error {
 			}
 		}
 		if err == nil {
-			_, err = a.checkin(ctx)
+			_, err = a.cycle(ctx)
+		}
+		if errors.Is(err, errRebooting) {
+			// The host goes down; if it does not, look again in a minute.
+			delay, failures = time.Minute, 0
+			continue
 		}
 		a.hc.CloseIdleConnections()
 		debug.FreeOSMemory()
@@ -428,6 +504,52 @@ func (a *agent) loop(ctx context.Context) error {
 		delay = nextDelay(time.Now(), iv, Splay(a.state.HostID, iv), 2*rand.Float64()-1)
 		a.log.Debug("next check-in", "in", delay.Round(time.Second))
 	}
+}
+
+// waitForTasks long-polls the server for up to delay, in polls of at most
+// each, and returns how long is left to wait before the next check-in:
+// nothing when a task is due. When the server takes no long polls, or
+// one fails, the rest of delay is left to sleep.
+func (a *agent) waitForTasks(ctx context.Context, delay, each time.Duration) time.Duration {
+	end := time.Now().Add(delay)
+	c := a.client(a.state.Credential)
+	for {
+		left := time.Until(end)
+		if left < time.Second || ctx.Err() != nil {
+			return max(left, 0)
+		}
+		t := min(left, each)
+		var resp patchwave.WaitResponse
+		err := c.Do(ctx, "POST", "/api/v1/agent/wait", nil, patchwave.WaitRequest{Timeout: max(int(t/time.Second), 1)}, &resp)
+		if err != nil {
+			if code := patchwave.ErrorCode(err); code == patchwave.ENotFound || code == patchwave.ENotSupported {
+				a.noWait = true
+			}
+			a.log.Debug("long poll", "err", err)
+			return time.Until(end)
+		}
+		if resp.Due {
+			// Should the server keep saying a task is due without
+			// handing one over, check in at most every few seconds.
+			if since := time.Since(a.lastDue); since < minDueGap {
+				select {
+				case <-ctx.Done():
+					return 0
+				case <-time.After(minDueGap - since):
+				}
+			}
+			a.lastDue = time.Now()
+			a.log.Info("a task is due: checking in now")
+			return 0
+		}
+	}
+}
+
+// journalOpen reports whether a crash or reboot left tasks unfinished or
+// results unsent: then the agent goes on with them at once.
+func (a *agent) journalOpen() bool {
+	rs, err := a.journal.load(false)
+	return err == nil && len(rs) > 0
 }
 
 // startDelay is how long a freshly started agent with an existing identity

@@ -47,6 +47,11 @@ type State struct {
 	LastCheckin time.Time `json:"last_checkin,omitzero"`
 	// Interval is the check-in interval the server last asked for, in seconds.
 	Interval int `json:"checkin_interval,omitempty"`
+	// ServerKey is the server's task-signing public key, pinned at
+	// enrollment: tasks not signed with it are refused.
+	ServerKey []byte `json:"server_key,omitempty"`
+	// Wait is how long the server last invited long polls for, in seconds.
+	Wait int `json:"wait,omitempty"`
 }
 
 // LoadState reads StateDir/agent.json. A missing file gives an error that

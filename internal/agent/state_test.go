@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,7 +19,7 @@ import (
 func TestStateRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	want := State{HostID: 7, Server: "https://pw.example", Credential: "secret", FactsHash: "f", PackagesHash: "p",
-		EnrolledAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Interval: 600}
+		EnrolledAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Interval: 600, ServerKey: []byte{1, 2, 3}}
 	if err := SaveState(dir, want); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadState = %+v, want %+v", got, want)
 	}
 	if runtime.GOOS == "windows" {

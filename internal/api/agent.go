@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/ed25519"
 	"net/http"
 	"sync"
 	"time"
@@ -45,7 +46,11 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.metrics.enrollments.Add(1)
 	a.log.Info("agent enrolled", "host", h.Hostname, "host_id", h.ID, "site", h.Site)
-	writeJSON(w, http.StatusOK, patchwave.EnrollResponse{HostID: h.ID, Credential: cred, CheckinInterval: int(a.checkinInterval / time.Second)})
+	resp := patchwave.EnrollResponse{HostID: h.ID, Credential: cred, CheckinInterval: int(a.checkinInterval / time.Second)}
+	if a.taskKey != nil {
+		resp.ServerKey = a.taskKey.Public().(ed25519.PublicKey)
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 
@@ -143,6 +148,10 @@ func (a *API) checkin(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		a.signTasks(resp.Tasks)
+	}
+	if a.waiters != nil {
+		resp.Wait = a.agentWait
 	}
 	a.seen.Record(st.HostID, store.Seen{At: time.Now(), Uptime: req.Uptime})
 	a.metrics.checkins.Add(1)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -52,6 +53,9 @@ type API struct {
 	policyChanged   PolicyChanged
 	location        *time.Location
 	onRollout       func()
+	taskKey         ed25519.PrivateKey
+	waiters         *Waiters
+	agentWait       int
 }
 
 // Config configures an API.
@@ -66,13 +70,21 @@ type Config struct {
 	PolicyChanged   PolicyChanged      // called after the policy changed
 	Location        *time.Location     // the organisation's time zone, for cycle deadlines
 	RolloutChanged  func()             // called after a release, a rollout or a task result changed
+	// TaskKey signs the tasks handed to agents; its public half goes to
+	// agents at enrollment.
+	TaskKey ed25519.PrivateKey
+	// Waiters holds agents' long polls; AgentWait is how long agents are
+	// told to wait in one (0: no long polls).
+	Waiters   *Waiters
+	AgentWait time.Duration
 }
 
 // New returns the API over cfg.Store.
 func New(cfg Config) *API {
 	a := &API{store: cfg.Store, log: cfg.Logger, checkinInterval: cfg.CheckinInterval, seen: cfg.Seen,
 		metrics: cfg.Metrics, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), feeds: cfg.Feeds, onInventory: cfg.OnInventory,
-		policyChanged: cfg.PolicyChanged, location: cfg.Location, onRollout: cfg.RolloutChanged}
+		policyChanged: cfg.PolicyChanged, location: cfg.Location, onRollout: cfg.RolloutChanged, taskKey: cfg.TaskKey, waiters: cfg.Waiters,
+		agentWait: int(cfg.AgentWait / time.Second)}
 	if a.location == nil {
 		a.location = time.UTC
 	}

@@ -40,6 +40,9 @@ type (
 	auditList struct {
 		Events []auditT `json:"events"`
 	}
+	approvalList struct {
+		Approvals []patchwave.Approval `json:"approvals"`
+	}
 )
 
 func (a *API) table() []route {
@@ -76,7 +79,7 @@ func (a *API) table() []route {
 		{method: "POST", path: "/api/v1/feeds", summary: "Create or change a feed (kind osv, kev, epss, msrc or eol; URL and interval for scheduled sync)", auth: authUser, in: feedRequest{}, out: feedT{}, h: a.putFeed},
 		{method: "DELETE", path: "/api/v1/feeds/{name}", summary: "Delete a feed (its records stay)", auth: authUser, status: http.StatusNoContent, h: a.deleteFeed},
 		{method: "POST", path: "/api/v1/feeds/{name}/sync", summary: "Fetch a feed's source now and import it when it changed", auth: authUser, out: feedT{}, h: a.syncFeed},
-		{method: "POST", path: "/api/v1/feeds/{name}/import", summary: "Import a feed file sent as the request body (air-gapped sites)", auth: authUser, in: uploadBody{}, out: feedT{}, query: []string{"kind"}, h: a.importFeed},
+		{method: "POST", path: "/api/v1/feeds/{name}/import", summary: "Import a feed file sent as the request body (air-gapped sites)", auth: authUser, in: uploadBody{}, out: feedT{}, query: []string{"kind", "force"}, h: a.importFeed},
 
 		{method: "GET", path: "/api/v1/sla", summary: "The SLA policy: remediation days by tier and severity", auth: authUser, out: slaT{}, h: a.getSLA},
 		{method: "PUT", path: "/api/v1/sla", summary: "Replace the SLA policy", auth: authUser, in: slaT{}, out: slaT{}, h: a.putSLA},
@@ -110,19 +113,19 @@ func (a *API) table() []route {
 
 		{method: "GET", path: "/api/v1/waves", summary: "The wave plan new releases take", auth: authUser, out: waveList{}, h: a.getWaves},
 		{method: "PUT", path: "/api/v1/waves", summary: "Replace the wave plan (admins, operators); running releases keep theirs", auth: authUser, in: waveList{}, out: waveList{}, h: a.putWaves},
-		{method: "POST", path: "/api/v1/releases", summary: "Freeze the approved patches into a release (monthly for a cycle, or out of band) and schedule its rollout", auth: authUser, in: releaseRequest{}, out: releaseT{}, status: http.StatusCreated, h: a.createRelease},
+		{method: "POST", path: "/api/v1/releases", summary: "Freeze the approved patches into a release (monthly for a cycle, or out of band) and schedule its rollout", auth: authUser, in: releaseRequest{}, out: Release{}, status: http.StatusCreated, h: a.createRelease},
 		{method: "GET", path: "/api/v1/releases", summary: "Releases, newest first", auth: authUser, out: releaseList{}, query: []string{"active"}, h: a.listReleases},
-		{method: "GET", path: "/api/v1/releases/{release}", summary: "One release by name or id", auth: authUser, out: releaseT{}, h: a.getRelease},
+		{method: "GET", path: "/api/v1/releases/{release}", summary: "One release by name or id", auth: authUser, out: Release{}, h: a.getRelease},
 		{method: "GET", path: "/api/v1/releases/{release}/patch-sets", summary: "A release's frozen patch sets (checked against their hashes)", auth: authUser, out: patchSetList{}, h: a.releasePatchSets},
-		{method: "GET", path: "/api/v1/releases/{release}/plan", summary: "Which hosts get which patches in which wave, when and in which window", auth: authUser, out: planT{}, query: []string{"host", "wave", "limit"}, h: a.releasePlan},
-		{method: "GET", path: "/api/v1/rollouts/{release}", summary: "A release's rollout: its state and each wave's progress", auth: authUser, out: rolloutT{}, h: a.getRollout},
-		{method: "POST", path: "/api/v1/rollouts/{release}/pause", summary: "Pause a rollout: no new task starts (admins, operators)", auth: authUser, in: rolloutAction{}, out: rolloutT{}, h: a.rolloutAct("pause")},
-		{method: "POST", path: "/api/v1/rollouts/{release}/resume", summary: "Resume a paused or halted rollout, optionally retrying failed tasks", auth: authUser, in: rolloutAction{}, out: rolloutT{}, h: a.rolloutAct("resume")},
-		{method: "POST", path: "/api/v1/rollouts/{release}/halt", summary: "Halt a rollout", auth: authUser, in: rolloutAction{}, out: rolloutT{}, h: a.rolloutAct("halt")},
-		{method: "POST", path: "/api/v1/rollouts/{release}/abort", summary: "Abort a rollout for good: tasks not started are canceled", auth: authUser, in: rolloutAction{}, out: rolloutT{}, h: a.rolloutAct("abort")},
-		{method: "POST", path: "/api/v1/rollouts/{release}/approvals", summary: "Approve or reject a wave's start or promotion (the approvers the wave names)", auth: authUser, in: approvalRequest{}, out: patchwave.Approval{}, status: http.StatusCreated, h: a.approveWave},
-		{method: "GET", path: "/api/v1/rollouts/{release}/approvals", summary: "A rollout's approvals", auth: authUser, h: a.listApprovals},
-		{method: "POST", path: "/api/v1/rollouts/{release}/promote", summary: "Promote a running wave past its gate (admins, with a reason)", auth: authUser, in: promoteRequest{}, out: rolloutT{}, h: a.promoteWave},
+		{method: "GET", path: "/api/v1/releases/{release}/plan", summary: "Which hosts get which patches in which wave, when and in which window", auth: authUser, out: Plan{}, query: []string{"host", "wave", "limit"}, h: a.releasePlan},
+		{method: "GET", path: "/api/v1/rollouts/{release}", summary: "A release's rollout: its state and each wave's progress", auth: authUser, out: Rollout{}, h: a.getRollout},
+		{method: "POST", path: "/api/v1/rollouts/{release}/pause", summary: "Pause a rollout: no new task starts (admins, operators)", auth: authUser, in: RolloutAction{}, out: Rollout{}, h: a.rolloutAct("pause")},
+		{method: "POST", path: "/api/v1/rollouts/{release}/resume", summary: "Resume a paused or halted rollout, optionally retrying failed tasks", auth: authUser, in: RolloutAction{}, out: Rollout{}, h: a.rolloutAct("resume")},
+		{method: "POST", path: "/api/v1/rollouts/{release}/halt", summary: "Halt a rollout", auth: authUser, in: RolloutAction{}, out: Rollout{}, h: a.rolloutAct("halt")},
+		{method: "POST", path: "/api/v1/rollouts/{release}/abort", summary: "Abort a rollout for good: tasks not started are canceled", auth: authUser, in: RolloutAction{}, out: Rollout{}, h: a.rolloutAct("abort")},
+		{method: "POST", path: "/api/v1/rollouts/{release}/approvals", summary: "Approve or reject a wave's start or promotion (the approvers the wave names)", auth: authUser, in: ApprovalRequest{}, out: patchwave.Approval{}, status: http.StatusCreated, h: a.approveWave},
+		{method: "GET", path: "/api/v1/rollouts/{release}/approvals", summary: "A rollout's approvals", auth: authUser, out: approvalList{}, h: a.listApprovals},
+		{method: "POST", path: "/api/v1/rollouts/{release}/promote", summary: "Promote a running wave past its gate (admins, with a reason)", auth: authUser, in: promoteRequest{}, out: Rollout{}, h: a.promoteWave},
 		{method: "POST", path: "/api/v1/rollouts/{release}/retry", summary: "Retry failed tasks (of the hosts named, or all) at the hosts' next openings", auth: authUser, in: retryRequest{}, out: retryResult{}, h: a.retryTasks},
 		{method: "GET", path: "/api/v1/rollouts/{release}/tasks", summary: "A rollout's tasks, filtered and paginated", auth: authUser, out: taskList{}, query: []string{"wave", "state", "host", "after", "limit"}, h: a.listTasks},
 		{method: "GET", path: "/api/v1/rollouts/{release}/events", summary: "What the driver and people decided, with reasons, oldest first", auth: authUser, out: eventList{}, query: []string{"host", "limit"}, h: a.listEvents},
@@ -130,6 +133,10 @@ func (a *API) table() []route {
 
 		{method: "POST", path: "/api/v1/agent/enroll", summary: "An agent trades an enrollment token for its own credential", auth: authNone, in: enrollRequestT{}, out: enrollResponseT{}, h: a.enroll},
 		{method: "POST", path: "/api/v1/agent/checkin", summary: "An agent reports its state (hashes; facts and packages when they changed)", auth: authAgent, in: checkinRequestT{}, out: checkinResponseT{}, h: a.checkin},
+		{method: "POST", path: "/api/v1/hosts/{host}/tasks", summary: "Ask a host's agent for a scan, a verification or rollback of a release's patches, a reboot or a configured hook", auth: authUser, in: hostTaskRequest{}, out: patchwave.Task{}, status: http.StatusCreated, h: a.createHostTask},
+		{method: "GET", path: "/api/v1/hosts/{host}/tasks", summary: "A host's tasks, of rollouts and asked for, oldest first", auth: authUser, out: taskList{}, query: []string{"after", "limit"}, h: a.hostTasks},
+		{method: "GET", path: "/api/v1/tasks/{id}", summary: "One task with the agent's report: versions before and after, hooks, checks, output", auth: authUser, out: patchwave.Task{}, h: a.getTask},
+		{method: "POST", path: "/api/v1/agent/wait", summary: "An agent's long poll: answers as soon as a task is due, or after the timeout", auth: authAgent, in: patchwave.WaitRequest{}, out: patchwave.WaitResponse{}, h: a.waitForTasks},
 		{method: "POST", path: "/api/v1/agent/results", summary: "An agent reports its tasks' progress and results (idempotent by task and attempt)", auth: authAgent, in: patchwave.TaskResults{}, out: patchwave.TaskResultsResponse{}, h: a.taskResults},
 
 		{method: "GET", path: "/api/v1/openapi.json", summary: "This document", auth: authNone, h: a.openapi},

@@ -80,6 +80,7 @@ func run(ctx context.Context, e env, args []string) int {
 		{"plan", "show which hosts get which patches when, before a release runs", runPlan},
 		{"rollouts", "drive and watch releases moving through their waves", nounRunner("rollouts", rolloutVerbs())},
 		{"approvals", "approve or reject waves", nounRunner("approvals", approvalVerbs())},
+		{"tasks", "ask a host's agent for a scan, verify, rollback, reboot or hook; show task reports", nounRunner("tasks", taskVerbs())},
 		{"server", "run the Patchwave server (API, web UI, schedulers)", runServer},
 		{"agent", "run the agent on a host: enroll, check in, run tasks", runAgent},
 		{"bench", "load-test a server with simulated agents", runBench},

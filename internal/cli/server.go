@@ -3,12 +3,14 @@ package cli
 // The commands that run Patchwave itself rather than talk to it.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"time"
+	_ "time/tzdata" // --time-zone works on hosts without a zone database
 
 	"github.com/patchwave/patchwave/internal/agent"
 	"github.com/patchwave/patchwave/internal/auth"
@@ -49,8 +51,11 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 	v.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	v.DurationVar(&cfg.CheckinInterval, "checkin-interval", time.Hour, "how often agents check in")
 	v.DurationVar(&cfg.StaleAfter, "stale-after", 72*time.Hour, "a managed host not seen for this long is stale")
+	zone := v.String("time-zone", cmp.Or(e.getenv("PATCHWAVE_TIME_ZONE"), "UTC"),
+		"the organisation's IANA time `zone` (Europe/Paris), in which release cycles and exclusion deadlines fall (env PATCHWAVE_TIME_ZONE)")
 	v.DurationVar(&cfg.RolloutInterval, "rollout-interval", 15*time.Second, "how often the rollout driver looks at running releases")
 	v.BoolVar(&cfg.NoRollouts, "no-rollouts", false, "do not drive rollouts on this replica (another replica does)")
+	v.DurationVar(&cfg.AgentWait, "agent-wait", 50*time.Second, "how long agents long-poll for new tasks between check-ins (0: they do not)")
 	logFormat := v.String("log-format", "text", "log format: text or json")
 	logLevel := v.String("log-level", "info", "log level: debug, info, warn or error")
 	if _, err := v.parse(args); err != nil {
@@ -59,6 +64,9 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 	log, err := newLogger(e.stderr, *logFormat, *logLevel)
 	if err != nil {
 		return v.usageErrorf("%s", err)
+	}
+	if cfg.Location, err = parseZone(*zone); err != nil {
+		return v.usageErrorf("--time-zone: %s", err)
 	}
 	cfg.AdminPassword = e.getenv("PATCHWAVE_ADMIN_PASSWORD")
 	srv, err := server.New(ctx, cfg, log)
@@ -73,12 +81,33 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 	return nil
 }
 
+// parseZone reads an IANA time zone name such as Europe/Paris, or UTC.
+// Local is refused: the organisation's zone should not depend on the
+// machine a replica runs on.
+func parseZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("want an IANA time zone such as UTC or Europe/Paris, not %q", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("unknown time zone %q: want an IANA name such as UTC or Europe/Paris", name)
+	}
+	return loc, nil
+}
+
 // runAgent runs "patchwave agent" on a host.
 func runAgent(ctx context.Context, e env, args []string) error {
 	v := newVerb("agent", "", 0, `Run the agent: enroll with the server once (with --enroll-token), then check
 in on an interval, reporting the host's facts and installed packages. After
 the first full report only changes are sent. The credential is kept in
---state-dir (mode 0600); later runs need no token.`,
+--state-dir (mode 0600); later runs need no token.
+
+Between check-ins the agent long-polls the server, so a task reaches it at
+once. It runs only tasks signed by the server it enrolled with: installs of
+exact versions with pre-checks, the hooks and health checks of --config, a
+reboot as the wave says and a rollback when verification fails. Tasks and
+their results are journalled in --state-dir/tasks, so a crash or a reboot
+resumes a task and results wait on disk until the server has them.`,
 		"patchwave agent --server http://127.0.0.1:8080 --enroll-token pwe_... --state-dir /var/lib/patchwave-agent\npatchwave agent --state-dir /var/lib/patchwave-agent --once\npatchwave agent --server URL --enroll-token TOKEN --state-dir ./st --root /mnt/image --once")
 	var cfg agent.Config
 	v.StringVar(&cfg.Server, "server", e.getenv("PATCHWAVE_SERVER"), "server URL (env PATCHWAVE_SERVER); saved at enrollment")
@@ -87,6 +116,8 @@ the first full report only changes are sent. The credential is kept in
 	v.StringVar(&cfg.Root, "root", "/", "root directory of the system to inventory (a mounted image or container root)")
 	v.BoolVar(&cfg.Once, "once", false, "check in once and exit")
 	v.DurationVar(&cfg.Interval, "interval", time.Hour, "check-in interval until the server sets one")
+	settings := v.String("config", "", "the agent's settings `file` (JSON): hooks, health checks, pre-check limits, reboot command")
+	v.BoolVar(&cfg.NoWait, "no-wait", false, "do not long-poll for new tasks between check-ins")
 	logFormat := v.String("log-format", "text", "log format: text or json")
 	logLevel := v.String("log-level", "info", "log level: debug, info, warn or error")
 	if _, err := v.parse(args); err != nil {
@@ -95,6 +126,9 @@ the first full report only changes are sent. The credential is kept in
 	log, err := newLogger(e.stderr, *logFormat, *logLevel)
 	if err != nil {
 		return v.usageErrorf("%s", err)
+	}
+	if cfg.Settings, err = agent.LoadSettings(*settings); err != nil {
+		return err
 	}
 	cfg.Logger, cfg.Version = log, programVersion()
 	if err := agent.Run(ctx, cfg); err != nil {

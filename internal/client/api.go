@@ -222,6 +222,8 @@ type EnrollTokenRequest struct {
 	Expires string         `json:"expires_in,omitempty"` // a Go duration, e.g. 168h; "" for the server's default
 	// AllowReenroll lets the token take over hosts whose agent is enrolled.
 	AllowReenroll bool `json:"allow_reenroll,omitempty"`
+	// HighExposure marks the hosts that enroll with it high-exposure.
+	HighExposure bool `json:"high_exposure,omitempty"`
 }
 
 // CreateEnrollToken creates an enrollment token. The answer is the only

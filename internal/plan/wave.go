@@ -59,6 +59,9 @@ type Wave struct {
 	Reboot string
 	// Deadline is how long after its start the wave should be done.
 	Deadline time.Duration
+	// RollbackOnFailure makes an agent whose verification fails after
+	// installing go back to the versions it had, at once.
+	RollbackOnFailure bool
 }
 
 // Validate checks w: a name; no negative counts or durations;

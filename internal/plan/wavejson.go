@@ -29,6 +29,9 @@ type WaveJSON struct {
 	StartApprovers   []string           `json:"start_approvers,omitempty"`
 	Reboot           string             `json:"reboot,omitempty"`
 	Deadline         string             `json:"deadline,omitempty"`
+	// RollbackOnFailure: an install whose verification fails goes back
+	// to the previous versions.
+	RollbackOnFailure bool `json:"rollback_on_failure,omitempty"`
 }
 
 // ParseDuration reads a duration: a Go duration ("36h", "90m") or a
@@ -66,7 +69,7 @@ func FormatDuration(d time.Duration) string {
 func (w WaveJSON) Wave() (Wave, error) {
 	out := Wave{Order: w.Order, Name: w.Name, Selector: w.Selector, Hosts: w.Hosts, MaxConcurrent: w.MaxConcurrent,
 		MaxConcurrentPct: w.MaxConcurrentPct, MaxErrors: w.MaxErrors, MaxErrorsPct: w.MaxErrorsPct, GateSuccessPct: w.GateSuccessPct,
-		GateMinHosts: w.GateMinHosts, Approvers: w.Approvers, StartApprovers: w.StartApprovers, Reboot: w.Reboot}
+		GateMinHosts: w.GateMinHosts, Approvers: w.Approvers, StartApprovers: w.StartApprovers, Reboot: w.Reboot, RollbackOnFailure: w.RollbackOnFailure}
 	var err error
 	where := fmt.Sprintf("wave %d %q: ", w.Order, w.Name)
 	if out.StartOffset, err = ParseDuration(where+"start_offset", w.StartOffset); err != nil {
@@ -86,7 +89,7 @@ func (w Wave) JSON() WaveJSON {
 	return WaveJSON{Order: w.Order, Name: w.Name, Selector: w.Selector, Hosts: w.Hosts, StartOffset: FormatDuration(w.StartOffset),
 		MaxConcurrent: w.MaxConcurrent, MaxConcurrentPct: w.MaxConcurrentPct, MaxErrors: w.MaxErrors, MaxErrorsPct: w.MaxErrorsPct,
 		Soak: FormatDuration(w.Soak), GateSuccessPct: w.GateSuccessPct, GateMinHosts: w.GateMinHosts, Approvers: w.Approvers,
-		StartApprovers: w.StartApprovers, Reboot: w.Reboot, Deadline: FormatDuration(w.Deadline)}
+		StartApprovers: w.StartApprovers, Reboot: w.Reboot, Deadline: FormatDuration(w.Deadline), RollbackOnFailure: w.RollbackOnFailure}
 }
 
 // WavesJSON returns the JSON forms of ws.

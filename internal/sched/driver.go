@@ -41,6 +41,9 @@ type Driver struct {
 	Interval    time.Duration
 	HostRefresh time.Duration
 
+	// OnArmed, when set, is told the hosts that got a task to pick up.
+	OnArmed func(hosts ...int64)
+
 	holder string
 	wake   chan struct{}
 
@@ -97,6 +100,11 @@ func (d *Driver) Run(ctx context.Context) {
 
 // Tick drives every release whose rollout is not final one step.
 func (d *Driver) Tick(ctx context.Context) error {
+	// Tasks people asked for outside rollouts expire too.
+	err := d.Store.Write(ctx, func(tx *store.Tx) error { _, _, err := tx.ExpireTasks(0); return err })
+	if err != nil {
+		return err
+	}
 	rels, err := d.Store.ListReleases(ctx, true)
 	if err != nil || len(rels) == 0 {
 		return err
@@ -380,7 +388,7 @@ func (d *Driver) step(ctx context.Context, r store.Release, windows []plan.Windo
 	if len(events) == 0 && len(waveUpdates) == 0 && len(tasks) == 0 && state == r.State {
 		return nil
 	}
-	return d.Store.Write(ctx, func(tx *store.Tx) error {
+	err = d.Store.Write(ctx, func(tx *store.Tx) error {
 		if state != r.State {
 			changed, err := tx.SetReleaseState(r.ID, state, reason, r.State)
 			if err != nil {
@@ -419,6 +427,14 @@ func (d *Driver) step(ctx context.Context, r store.Release, windows []plan.Windo
 		}
 		return nil
 	})
+	if err == nil && len(tasks) > 0 && d.OnArmed != nil {
+		ids := make([]int64, len(tasks))
+		for i, t := range tasks {
+			ids[i] = t.HostID
+		}
+		d.OnArmed(ids...)
+	}
+	return err
 }
 
 // deadlineNote starts the note of a wave past its deadline.

@@ -8,12 +8,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/patchwave/patchwave"
+	"github.com/patchwave/patchwave/internal/api"
 	"github.com/patchwave/patchwave/internal/client"
 )
 
@@ -483,6 +486,91 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Errorf("undocumented %s answered %d", p, st)
 		}
 	}
+	checkGETResponses(t)
+}
+
+// checkGETResponses calls every GET route on a server that the audit walk
+// filled, and checks each answer against the document: the documented
+// success status, and top-level keys that the response schema names.
+func checkGETResponses(t *testing.T) {
+	w := walkMutations(t)
+	b := get(t, w.ts.URL+"/api/v1/openapi.json")
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Content map[string]struct {
+					Schema json.RawMessage `json:"schema"`
+				} `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+		Comp struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]string{
+		"{host}": w.host, "{release}": url.PathEscape(w.release), "{name}": w.baseline,
+		"/advisories/{id}": "/advisories/" + url.PathEscape(w.advisory),
+		"/exceptions/{id}": fmt.Sprintf("/exceptions/%d", w.exceptionID),
+		"/tasks/{id}":      fmt.Sprintf("/tasks/%d", w.taskID),
+	}
+	query := map[string]string{"/api/v1/rollouts/{release}/explain": "?host=" + w.host}
+	checked := 0
+	for _, rt := range api.New(api.Config{}).Routes() {
+		if rt.Method != "GET" || rt.Path == "/api/v1/openapi.json" {
+			continue
+		}
+		path := rt.Path
+		for k, v := range values {
+			path = strings.ReplaceAll(path, k, v)
+		}
+		if strings.Contains(path, "{") {
+			t.Errorf("GET %s: no value for its path parameters: add one", rt.Path)
+			continue
+		}
+		st, _, body := call(t, "GET", w.ts.URL+path+query[rt.Path], w.token, "", nil)
+		if st != rt.Status {
+			t.Errorf("GET %s: status %d %.300s, documented %d", path, st, body, rt.Status)
+			continue
+		}
+		resp := doc.Paths[rt.Path]["get"].Responses[strconv.Itoa(rt.Status)].Content["application/json"]
+		var ref struct {
+			Ref string `json:"$ref"`
+		}
+		json.Unmarshal(resp.Schema, &ref)
+		schema, ok := doc.Comp.Schemas[strings.TrimPrefix(ref.Ref, "#/components/schemas/")]
+		if ref.Ref == "" || !ok {
+			t.Errorf("GET %s: no documented response schema (%s)", rt.Path, resp.Schema)
+			continue
+		}
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Errorf("GET %s: the answer is not a JSON object: %.200s", path, body)
+			continue
+		}
+		for k := range got {
+			if _, ok := schema.Properties[k]; !ok {
+				t.Errorf("GET %s: the answer has %q, which the schema %s does not name", rt.Path, k, ref.Ref)
+			}
+		}
+		checked++
+	}
+	if checked < 30 {
+		t.Errorf("only %d GET routes checked", checked)
+	}
+}
+
+func get(t *testing.T, url string) []byte {
+	t.Helper()
+	st, _, b := call(t, "GET", url, "", "", nil)
+	if st != 200 {
+		t.Fatalf("GET %s: %d %s", url, st, b)
+	}
+	return b
 }
 
 func TestProbesAndMetrics(t *testing.T) {

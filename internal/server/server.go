@@ -53,6 +53,12 @@ type Config struct {
 	// NoRollouts turns it off on this replica.
 	RolloutInterval time.Duration
 	NoRollouts      bool
+	// AgentWait is how long agents long-poll for tasks between check-ins
+	// (0: they do not).
+	AgentWait time.Duration
+	// Location is the organisation's time zone, in which release cycles
+	// and exclusion deadlines fall; nil means UTC.
+	Location *time.Location
 }
 
 // Defaults fills the zero fields of c.
@@ -85,6 +91,9 @@ func (c *Config) Validate() error {
 	if c.StaleAfter < c.CheckinInterval {
 		return fmt.Errorf("config: stale-after %s is shorter than the checkin interval %s", c.StaleAfter, c.CheckinInterval)
 	}
+	if c.AgentWait < 0 || c.AgentWait > patchwave.MaxWait*time.Second {
+		return fmt.Errorf("config: agent wait %s: want 0 to %ds", c.AgentWait, patchwave.MaxWait)
+	}
 	if c.RolloutInterval != 0 && c.RolloutInterval < 100*time.Millisecond {
 		return fmt.Errorf("config: rollout interval %s is under 100ms", c.RolloutInterval)
 	}
@@ -106,6 +115,7 @@ type Server struct {
 
 	assessor   *assessor
 	driver     *sched.Driver
+	waiters    *api.Waiters
 	httpClient *http.Client
 
 	stop context.CancelFunc
@@ -145,21 +155,33 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, store: st, seen: api.NewSeen(), metrics: api.NewMetrics(),
 		httpClient: &http.Client{Timeout: 30 * time.Minute}}
 	s.assessor = newAssessor(s)
+	taskKey, err := api.LoadTaskKey(ctx, st)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("task-signing key: %w", err)
+	}
+	s.waiters = api.NewWaiters(st)
 	s.driver = sched.NewDriver(st, log)
+	s.driver.OnArmed = s.waiters.Wake
 	s.driver.Windows = func(ctx context.Context) ([]plan.Window, error) { return api.LoadWindowPlans(ctx, st) }
 	s.driver.Exceptions = func(ctx context.Context) ([]patchwave.Exception, error) { return api.LoadExceptions(ctx, st) }
 	if cfg.RolloutInterval > 0 {
 		s.driver.Interval = cfg.RolloutInterval
 	}
 	s.api = api.New(api.Config{Store: st, Logger: log, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics,
-		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged, PolicyChanged: s.assessor.requestAll, RolloutChanged: s.driver.Wake})
+		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged, PolicyChanged: s.assessor.requestAll, RolloutChanged: s.driver.Wake,
+		Location: cfg.Location, TaskKey: taskKey, Waiters: s.waiters, AgentWait: cfg.AgentWait})
 	s.handler = s.routes()
 	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	s.wg.Go(func() { s.flushLoop(loopCtx) })
 	s.wg.Go(func() { s.assessor.run(loopCtx) })
+	s.wg.Go(func() { s.policyClock(loopCtx) })
 	if !cfg.NoRollouts {
 		s.wg.Go(func() { s.driver.Run(loopCtx) })
+	}
+	if cfg.AgentWait > 0 {
+		s.wg.Go(func() { s.waiters.Run(loopCtx, time.Second) })
 	}
 	if !cfg.NoFeedSync {
 		s.wg.Go(func() { s.feedLoop(loopCtx) })

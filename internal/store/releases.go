@@ -429,3 +429,21 @@ func (s *Store) AllHosts(ctx context.Context) ([]patchwave.Host, error) {
 	}
 	return hosts, rows.Err()
 }
+
+// SettingOnce stores a setting's value unless it is set already, and
+// returns the value now stored: replicas starting together agree on one.
+func (s *Store) SettingOnce(ctx context.Context, key string, value []byte) ([]byte, error) {
+	var out []byte
+	err := s.write(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`, key, string(value), ms_(tx.now)); err != nil {
+			return err
+		}
+		v, err := tx.Setting(key)
+		out = v
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("setting %s: %w", key, err)
+	}
+	return out, nil
+}

@@ -14,8 +14,9 @@ import (
 	"github.com/patchwave/patchwave/internal/plan"
 )
 
-const taskCols = `t.id, t.release_id, t.host_id, COALESCE(h.hostname, ''), t.kind, t.wave, t.patch_set, t.state, t.attempt, t.first_result, t.reason,
-	t.window_name, t.not_after, t.deadline_at, t.error, t.output, t.reboot_required, t.created_at, t.dispatched_at, t.started_at, t.finished_at, t.updated_at`
+const taskCols = `t.id, COALESCE(t.release_id, 0), t.host_id, COALESCE(h.hostname, ''), t.kind, t.wave, t.patch_set, t.state, t.attempt, t.first_result, t.reason,
+	t.window_name, t.not_after, t.deadline_at, t.error, t.output, t.reboot_required, t.phase, t.details, t.hook, t.rollback_of, t.requested_by,
+	t.created_at, t.dispatched_at, t.started_at, t.finished_at, t.updated_at`
 
 const taskFrom = ` FROM tasks t LEFT JOIN hosts h ON h.id = t.host_id`
 
@@ -25,8 +26,16 @@ func scanTask(sc interface{ Scan(...any) error }) (patchwave.Task, error) {
 	var notAfter, deadline, created, updated int64
 	var dispatched, started, finished sql.NullInt64
 	var reboot int
+	var details string
 	err := sc.Scan(&t.ID, &t.ReleaseID, &t.HostID, &t.Hostname, &kind, &t.Wave, &t.PatchSet, &state, &t.Attempt, &first, &t.Reason,
-		&t.Window, &notAfter, &deadline, &t.Error, &t.Output, &reboot, &created, &dispatched, &started, &finished, &updated)
+		&t.Window, &notAfter, &deadline, &t.Error, &t.Output, &reboot, &t.Phase, &details, &t.Hook, &t.RollbackOf, &t.RequestedBy,
+		&created, &dispatched, &started, &finished, &updated)
+	if err == nil && details != "" {
+		var d patchwave.TaskDetails
+		if json.Unmarshal([]byte(details), &d) == nil {
+			t.Details = &d
+		}
+	}
 	t.Kind, t.State, t.FirstResult = patchwave.TaskKind(kind), patchwave.TaskState(state), patchwave.TaskState(first)
 	t.NotAfter, t.Deadline, t.CreatedAt, t.UpdatedAt = fromMS(notAfter), fromMS(deadline), fromMS(created), fromMS(updated)
 	t.DispatchedAt, t.StartedAt, t.FinishedAt, t.RebootRequired = fromNullMS(dispatched), fromNullMS(started), fromNullMS(finished), reboot != 0
@@ -36,7 +45,7 @@ func scanTask(sc interface{ Scan(...any) error }) (patchwave.Task, error) {
 // TaskBriefs returns what the rollout rules need of every task of a
 // release, in id order.
 func (s *Store) TaskBriefs(ctx context.Context, releaseID int64) ([]plan.TaskInfo, error) {
-	rows, err := s.query(ctx, `SELECT id, host_id, wave, state, attempt, first_result FROM tasks WHERE release_id = ? ORDER BY id`, releaseID)
+	rows, err := s.query(ctx, `SELECT id, host_id, wave, state, attempt, first_result FROM tasks WHERE release_id = ? AND kind = 'install' ORDER BY id`, releaseID)
 	if err != nil {
 		return nil, fmt.Errorf("release %d tasks: %w", releaseID, err)
 	}
@@ -112,18 +121,34 @@ func (tx *Tx) ArmTasks(releaseID int64, ts []NewTask) (int, error) {
 // ExpireTasks lets pending tasks of a release that no agent picked up
 // before their cut-off expire (to be armed again at the host's next
 // opening), and fails dispatched or running ones whose result did not
-// come by their deadline. It returns how many of each.
+// come by their deadline. It returns how many of each. With releaseID 0
+// it does so for the tasks outside rollouts, whose pending ones are
+// canceled instead: nothing arms them again.
 func (tx *Tx) ExpireTasks(releaseID int64) (expired, timedOut int, err error) {
 	now := ms_(tx.now)
-	res, err := tx.exec(`UPDATE tasks SET state = 'expired', updated_at = ? WHERE release_id = ? AND state = 'pending' AND not_after <= ?`, now, releaseID, now)
+	which, args := `release_id = ? AND kind = 'install'`, []any{releaseID}
+	expire := `UPDATE tasks SET state = 'expired', updated_at = ? WHERE release_id = ? AND kind = 'install' AND state = 'pending' AND not_after <= ?`
+	if releaseID == 0 {
+		which, args = adHocTask, nil
+		expire = `UPDATE tasks SET state = 'canceled', error = 'the agent did not pick the task up in time', finished_at = ?, updated_at = ?
+			WHERE ` + adHocTask + ` AND state = 'pending' AND not_after <= ?`
+	}
+	eargs := []any{now}
+	if releaseID == 0 {
+		eargs = append(eargs, now)
+	} else {
+		eargs = append(eargs, releaseID)
+	}
+	res, err := tx.exec(expire, append(eargs, now)...)
 	if err != nil {
 		return 0, 0, fmt.Errorf("expire tasks: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	expired = int(n)
-	res, err = tx.exec(`UPDATE tasks SET state = 'failed', error = 'no result from the agent by the deadline', finished_at = ?, updated_at = ?,
+	res, err = tx.exec(`UPDATE tasks SET state = 'failed', finished_at = ?, updated_at = ?,
+		error = CASE WHEN phase = 'rebooting' THEN 'the host did not come back after its reboot by the deadline' ELSE 'no result from the agent by the deadline' END,
 		first_result = CASE WHEN attempt = 1 THEN 'failed' ELSE first_result END
-		WHERE release_id = ? AND state IN ('dispatched', 'running') AND deadline_at <= ?`, now, now, releaseID, now)
+		WHERE `+which+` AND state IN ('dispatched', 'running') AND deadline_at <= ?`, append(append([]any{now, now}, args...), now)...)
 	if err != nil {
 		return expired, 0, fmt.Errorf("time out tasks: %w", err)
 	}
@@ -135,7 +160,7 @@ func (tx *Tx) ExpireTasks(releaseID int64) (expired, timedOut int, err error) {
 // wave when wave >= 0): nobody picked them up and none will start. It
 // returns how many.
 func (tx *Tx) CancelTasks(releaseID int64, wave int, reason string) (int, error) {
-	q := `UPDATE tasks SET state = 'canceled', error = ?, finished_at = ?, updated_at = ? WHERE release_id = ? AND state IN ('pending', 'expired')`
+	q := `UPDATE tasks SET state = 'canceled', error = ?, finished_at = ?, updated_at = ? WHERE release_id = ? AND kind = 'install' AND state IN ('pending', 'expired')`
 	args := []any{reason, ms_(tx.now), ms_(tx.now), releaseID}
 	if wave >= 0 {
 		q += ` AND wave = ?`
@@ -155,7 +180,7 @@ func (tx *Tx) CancelTasks(releaseID int64, wave int, reason string) (int, error)
 // openings. It returns how many.
 func (tx *Tx) RetryTasks(releaseID int64, hostIDs []int64) (int, error) {
 	q := `UPDATE tasks SET state = 'expired', attempt = attempt + 1, error = '', output = '', finished_at = NULL, started_at = NULL, dispatched_at = NULL, updated_at = ?
-		WHERE release_id = ?`
+		WHERE release_id = ? AND kind = 'install'`
 	args := []any{ms_(tx.now), releaseID}
 	if len(hostIDs) == 0 {
 		q += ` AND state = 'failed'`
@@ -248,11 +273,25 @@ func (s *Store) HostTask(ctx context.Context, releaseID, hostID int64) (patchwav
 	return t, true, nil
 }
 
+// Tasks of two sorts share the table: a rollout's installs, one per
+// release and host, which the driver arms, expires and retries; and the
+// tasks people ask for (scan, verify, rollback, reboot, run-hook), with
+// or without a release, which live on their own.
+const (
+	// adHocTask selects the tasks people asked for.
+	adHocTask = `(release_id IS NULL OR kind <> 'install')`
+	// dispatchable selects, in a query joining tasks t and releases r,
+	// the tasks that may go to agents: a rollout's installs only while
+	// it runs, the others always.
+	dispatchable = `(t.release_id IS NULL OR t.kind <> 'install' OR r.state = 'running')`
+)
+
 // HasDueTasks reports whether a host has a task to hand over: cheap, for
 // every check-in.
 func (s *Store) HasDueTasks(ctx context.Context, hostID int64) (bool, error) {
 	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM tasks WHERE host_id = ? AND state IN ('pending', 'dispatched')`, hostID).Scan(&n)
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM tasks t LEFT JOIN releases r ON r.id = t.release_id
+		WHERE t.host_id = ? AND t.state IN ('pending', 'dispatched') AND t.not_after > ? AND `+dispatchable, hostID, ms_(s.now())).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("host %d due tasks: %w", hostID, err)
 	}
@@ -262,12 +301,14 @@ func (s *Store) HasDueTasks(ctx context.Context, hostID int64) (bool, error) {
 // DispatchTasks hands a host its due tasks: pending ones whose cut-off
 // has not come, and dispatched ones the agent has not reported started
 // (it may have missed the answer). Pending ones become dispatched. Tasks
-// of rollouts that are not running are held back.
+// of rollouts that are not running are held back. The tasks are not
+// signed: the caller signs them.
 func (tx *Tx) DispatchTasks(hostID int64) ([]patchwave.AgentTask, error) {
-	rows, err := tx.queryRows(`SELECT t.id, t.attempt, t.kind, t.state, r.name, r.waves, t.wave, t.patch_set, ps.patches, t.not_after, t.deadline_at
-		FROM tasks t JOIN releases r ON r.id = t.release_id
+	rows, err := tx.queryRows(`SELECT t.id, t.attempt, t.kind, t.state, COALESCE(r.name, ''), COALESCE(r.waves, ''), t.wave, t.patch_set, ps.patches,
+		t.not_after, t.deadline_at, t.hook, t.rollback_of
+		FROM tasks t LEFT JOIN releases r ON r.id = t.release_id
 		LEFT JOIN release_patch_sets ps ON ps.release_id = t.release_id AND ps.hash = t.patch_set
-		WHERE t.host_id = ? AND t.state IN ('pending', 'dispatched') AND t.not_after > ? AND r.state = 'running' ORDER BY t.id`, hostID, ms_(tx.now))
+		WHERE t.host_id = ? AND t.state IN ('pending', 'dispatched') AND t.not_after > ? AND `+dispatchable+` ORDER BY t.id`, hostID, ms_(tx.now))
 	if err != nil {
 		return nil, fmt.Errorf("host %d tasks: %w", hostID, err)
 	}
@@ -275,12 +316,12 @@ func (tx *Tx) DispatchTasks(hostID int64) ([]patchwave.AgentTask, error) {
 	var out []patchwave.AgentTask
 	var pending []int64
 	for rows.Next() {
-		var t patchwave.AgentTask
+		t := patchwave.AgentTask{HostID: hostID}
 		var kind, state, waves string
 		var wave int
 		var patches sql.NullString
 		var notAfter, deadline int64
-		if err := rows.Scan(&t.ID, &t.Attempt, &kind, &state, &t.Release, &waves, &wave, &t.PatchSet, &patches, &notAfter, &deadline); err != nil {
+		if err := rows.Scan(&t.ID, &t.Attempt, &kind, &state, &t.Release, &waves, &wave, &t.PatchSet, &patches, &notAfter, &deadline, &t.Hook, &t.RollbackOf); err != nil {
 			return nil, err
 		}
 		t.Kind, t.NotAfter, t.Deadline = patchwave.TaskKind(kind), fromMS(notAfter), fromMS(deadline)
@@ -293,15 +334,20 @@ func (tx *Tx) DispatchTasks(hostID int64) ([]patchwave.AgentTask, error) {
 				t.Patches = append(t.Patches, patchwave.TaskPatch{Name: p.Package, Arch: p.Arch, Version: p.Version})
 			}
 		}
-		if ws, err := plan.ParseWaves([]byte(waves)); err == nil {
-			for _, w := range ws {
-				if w.Order == wave {
-					t.Reboot = w.Reboot
+		if waves != "" {
+			if ws, err := plan.ParseWaves([]byte(waves)); err == nil {
+				for _, w := range ws {
+					if w.Order == wave {
+						t.Reboot, t.RollbackOnFailure = w.Reboot, w.RollbackOnFailure
+					}
 				}
 			}
 		}
 		if t.Reboot == "" {
 			t.Reboot = plan.RebootIfNeeded
+			if t.Kind != patchwave.TaskInstall {
+				t.Reboot = plan.RebootNever
+			}
 		}
 		if state == string(patchwave.TaskPending) {
 			pending = append(pending, t.ID)
@@ -318,6 +364,87 @@ func (tx *Tx) DispatchTasks(hostID int64) ([]patchwave.AgentTask, error) {
 		}
 	}
 	return out, nil
+}
+
+// HostTaskRequest is a task people ask for outside a rollout: a scan, a
+// verification or a rollback of a release's patches, a reboot, a hook.
+type HostTaskRequest struct {
+	HostID      int64
+	Kind        patchwave.TaskKind
+	ReleaseID   int64 // for verify and rollback: the release; 0 otherwise
+	PatchSet    string
+	Hook        string
+	RollbackOf  int64
+	Reason      string
+	RequestedBy string
+	NotAfter    time.Time
+	Deadline    time.Time
+}
+
+// CreateHostTask stores a task asked for by a person. Tasks of a release
+// (verify, rollback) are one per release, host and kind: asking again
+// while one is pending or running is a conflict, and a finished one gets
+// a new attempt.
+func (tx *Tx) CreateHostTask(r HostTaskRequest) (int64, error) {
+	var rel any
+	if r.ReleaseID != 0 {
+		rel = r.ReleaseID
+		var id int64
+		var state string
+		err := tx.queryRow(`SELECT id, state FROM tasks WHERE release_id = ? AND host_id = ? AND kind = ?`, r.ReleaseID, r.HostID, string(r.Kind)).Scan(&id, &state)
+		switch {
+		case err == nil && patchwave.TaskState(state).Live():
+			return 0, patchwave.Errorf(patchwave.EConflict, "a %s task for this host and release is %s already (task %d)", r.Kind, state, id)
+		case err == nil:
+			_, err = tx.exec(`UPDATE tasks SET state = 'pending', attempt = attempt + 1, reason = ?, requested_by = ?, hook = ?, rollback_of = ?, patch_set = ?,
+				not_after = ?, deadline_at = ?, error = '', output = '', phase = '', details = '', dispatched_at = NULL, started_at = NULL, finished_at = NULL, updated_at = ?
+				WHERE id = ?`, r.Reason, r.RequestedBy, r.Hook, r.RollbackOf, r.PatchSet, ms_(r.NotAfter), ms_(r.Deadline), ms_(tx.now), id)
+			if err != nil {
+				return 0, fmt.Errorf("task %d: %w", id, err)
+			}
+			return id, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, fmt.Errorf("host task: %w", err)
+		}
+	}
+	id, err := tx.insert(`INSERT INTO tasks (release_id, host_id, kind, wave, patch_set, state, reason, not_after, deadline_at, hook, rollback_of, requested_by, created_at, updated_at)
+		VALUES (?, ?, ?, -1, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`, rel, r.HostID, string(r.Kind), r.PatchSet, r.Reason, ms_(r.NotAfter), ms_(r.Deadline),
+		r.Hook, r.RollbackOf, r.RequestedBy, ms_(tx.now), ms_(tx.now))
+	if err != nil {
+		return 0, fmt.Errorf("create %s task: %w", r.Kind, err)
+	}
+	return id, nil
+}
+
+// TaskByID returns a task.
+func (s *Store) TaskByID(ctx context.Context, id int64) (patchwave.Task, error) {
+	t, err := scanTask(s.queryRow(ctx, `SELECT `+taskCols+taskFrom+` WHERE t.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, patchwave.Errorf(patchwave.ENotFound, "task %d not found", id)
+	}
+	if err != nil {
+		return t, fmt.Errorf("task %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// HostsWithNewTasks returns the hosts that have a pending task updated
+// at or after since: whom to wake from a long poll.
+func (s *Store) HostsWithNewTasks(ctx context.Context, since time.Time) ([]int64, error) {
+	rows, err := s.query(ctx, `SELECT DISTINCT host_id FROM tasks WHERE state = 'pending' AND updated_at >= ?`, ms_(since))
+	if err != nil {
+		return nil, fmt.Errorf("new tasks: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // ReportTask stores an agent's result for one of its host's tasks. A
@@ -342,16 +469,23 @@ func (tx *Tx) ReportTask(hostID int64, r patchwave.TaskResult) (known, changed b
 	}
 	now := ms_(tx.now)
 	out := strings.ToValidUTF8(r.Output, "\uFFFD")
+	details, phase := "", ""
+	if r.Details != nil {
+		b, _ := json.Marshal(r.Details)
+		details, phase = strings.ToValidUTF8(string(b), "\uFFFD"), r.Details.Phase
+	}
 	switch r.State {
 	case patchwave.TaskRunning:
-		if st == patchwave.TaskRunning {
+		if st == patchwave.TaskRunning && phase == "" {
 			return true, false, nil
 		}
-		_, err = tx.exec(`UPDATE tasks SET state = 'running', started_at = ?, dispatched_at = COALESCE(dispatched_at, ?), updated_at = ? WHERE id = ?`, now, now, now, r.TaskID)
+		_, err = tx.exec(`UPDATE tasks SET state = 'running', started_at = COALESCE(started_at, ?), dispatched_at = COALESCE(dispatched_at, ?),
+			phase = CASE WHEN ? = '' THEN phase ELSE ? END, details = CASE WHEN ? = '' THEN details ELSE ? END, updated_at = ? WHERE id = ?`,
+			now, now, phase, phase, details, details, now, r.TaskID)
 	default:
-		_, err = tx.exec(`UPDATE tasks SET state = ?, error = ?, output = ?, reboot_required = ?, finished_at = ?, updated_at = ?,
+		_, err = tx.exec(`UPDATE tasks SET state = ?, error = ?, output = ?, reboot_required = ?, finished_at = ?, updated_at = ?, phase = ?, details = ?,
 			started_at = COALESCE(started_at, ?), first_result = CASE WHEN attempt = 1 THEN ? ELSE first_result END WHERE id = ?`,
-			string(r.State), r.Error, truncate(out, patchwave.MaxTaskOutput), b2i(r.RebootRequired), now, now, now, string(r.State), r.TaskID)
+			string(r.State), r.Error, truncate(out, patchwave.MaxTaskOutput), b2i(r.RebootRequired), now, now, phase, details, now, string(r.State), r.TaskID)
 	}
 	if err != nil {
 		return true, false, fmt.Errorf("task %d result: %w", r.TaskID, err)

@@ -1,6 +1,7 @@
 -- Releases (frozen patch sets per group of hosts, each host's wave), their
 -- rollouts (state, waves, approvals, decisions), the tasks agents run, and
--- leases that let one server replica at a time run a loop.
+-- leases that let one server replica at a time run a loop. Tasks outside a
+-- rollout (a scan, a reboot asked for by a person) have no release.
 CREATE TABLE releases (
     id              BIGSERIAL PRIMARY KEY,
     name            TEXT    NOT NULL UNIQUE,
@@ -77,7 +78,7 @@ CREATE INDEX rollout_events_release ON rollout_events(release_id, id);
 
 CREATE TABLE tasks (
     id            BIGSERIAL PRIMARY KEY,
-    release_id    BIGINT  NOT NULL REFERENCES releases(id) ON DELETE CASCADE,
+    release_id    BIGINT  REFERENCES releases(id) ON DELETE CASCADE,
     host_id       BIGINT  NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
     kind          TEXT    NOT NULL,
     wave          INTEGER NOT NULL,
@@ -92,6 +93,11 @@ CREATE TABLE tasks (
     error         TEXT    NOT NULL DEFAULT '',
     output        TEXT    NOT NULL DEFAULT '',
     reboot_required INTEGER NOT NULL DEFAULT 0,
+    phase         TEXT    NOT NULL DEFAULT '',
+    details       TEXT    NOT NULL DEFAULT '',
+    hook          TEXT    NOT NULL DEFAULT '',
+    rollback_of   BIGINT  NOT NULL DEFAULT 0,
+    requested_by  TEXT    NOT NULL DEFAULT '',
     created_at    BIGINT  NOT NULL,
     dispatched_at BIGINT,
     started_at    BIGINT,
@@ -101,6 +107,7 @@ CREATE TABLE tasks (
 );
 CREATE INDEX tasks_host ON tasks(host_id, state);
 CREATE INDEX tasks_state ON tasks(state, deadline_at);
+CREATE INDEX tasks_updated ON tasks(state, updated_at);
 
 CREATE TABLE leases (
     name       TEXT   PRIMARY KEY,
