@@ -150,3 +150,22 @@ func FuzzParseCVRF(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseMSRCUpdates(f *testing.F) {
+	f.Add([]byte(`{"value":[{"ID":"2024-Mar","Alias":"2024-Mar","DocumentTitle":"March 2024 Security Updates",
+	 "InitialReleaseDate":"2024-03-12T07:00:00Z","CurrentReleaseDate":"2024-03-20T07:00:00Z","CvrfUrl":"https://example.org/cvrf/2024-Mar"}]}`))
+	f.Add([]byte(`{"value":[]}`))
+	f.Add([]byte(`{"value":[{"ID":"x"}]}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		us, err := ParseMSRCUpdates(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, u := range us {
+			if u.ID == "" || u.URL == "" {
+				t.Fatalf("update without an ID or URL: %+v", u)
+			}
+		}
+	})
+}

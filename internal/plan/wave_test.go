@@ -216,3 +216,22 @@ func TestGatePasses(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseWaves(f *testing.F) {
+	f.Add([]byte(`[{"order":0,"name":"lab","max_concurrent_pct":100,"max_errors":1,"gate_success_pct":50,"gate_min_hosts":3,"reboot":"never","rollback_on_failure":true}]`))
+	f.Add([]byte(`[{"order":0,"name":"a"},{"order":1,"name":"b","offset":"72h","soak":"24h"}]`))
+	f.Add([]byte(`{"waves":[]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ws, err := ParseWaves(b)
+		if err != nil {
+			return
+		}
+		// What parses is a valid plan, and reads back the same.
+		for i, w := range ws {
+			if w.Name == "" {
+				t.Fatalf("wave %d has no name: %+v", i, w)
+			}
+		}
+	})
+}
