@@ -177,6 +177,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.wg.Go(func() { s.flushLoop(loopCtx) })
 	s.wg.Go(func() { s.assessor.run(loopCtx) })
 	s.wg.Go(func() { s.policyClock(loopCtx) })
+	s.wg.Go(func() { s.snapshotLoop(loopCtx) })
 	if !cfg.NoRollouts {
 		s.wg.Go(func() { s.driver.Run(loopCtx) })
 	}

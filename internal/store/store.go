@@ -150,9 +150,12 @@ func (s *Store) migrations() ([]migration, error) {
 		ms = append(ms, migration{v, e.Name(), string(b)})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	// Numbers must be unique, not contiguous: work on two migrations may
+	// land in either order, and Migrate applies each one the database
+	// lacks.
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected number %d", m.name, i+1)
+		if m.version < 1 || (i > 0 && m.version == ms[i-1].version) {
+			return nil, fmt.Errorf("migration %s: number %d is taken or invalid", m.name, m.version)
 		}
 	}
 	return ms, nil
@@ -172,11 +175,15 @@ func (s *Store) SchemaVersion(ctx context.Context) (applied, known int, err erro
 	if err := s.wdb.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
 		return 0, 0, fmt.Errorf("schema version: %w", err)
 	}
-	return int(v.Int64), len(ms), nil
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].version
+	}
+	return int(v.Int64), known, nil
 }
 
-// Migrate applies the migrations the database lacks, each in its own
-// transaction, and refuses a database whose schema is newer than this build.
+// Migrate applies the migrations the database lacks, in number order, each
+// in its own transaction, and refuses a database whose schema is newer than
+// this build.
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := s.migrations()
 	if err != nil {
@@ -201,7 +208,27 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if applied > known {
 		return patchwave.Errorf(patchwave.EConflict, "database schema version %d is newer than this build knows (%d): upgrade patchwave", applied, known)
 	}
-	for _, m := range ms[applied:] {
+	done := map[int]bool{}
+	rows, err := s.wdb.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fmt.Errorf("migrate: %w", err)
+		}
+		done[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, m := range ms {
+		if done[m.version] {
+			continue
+		}
 		err := s.write(ctx, func(tx *Tx) error {
 			if _, err := tx.tx.ExecContext(ctx, m.sql); err != nil {
 				return err
