@@ -203,7 +203,7 @@ patchwave assess --inventory status --os debian:12 --advisories debian.zip`)
 		}
 	}
 	if *out == formatJSON {
-		if err := writeJSON(e.stdout, perAdvisory(ix, hosts, byHost)); err != nil {
+		if err := writeJSONLines(e.stdout, perAdvisory(ix, hosts, byHost)); err != nil {
 			return fail(err)
 		}
 	} else if len(all) > 0 {
