@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
+	"path/filepath"
 	"time"
 	_ "time/tzdata" // --time-zone works on hosts without a zone database
 
@@ -58,6 +60,7 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 	v.DurationVar(&cfg.AgentWait, "agent-wait", 50*time.Second, "how long agents long-poll for new tasks between check-ins (0: they do not)")
 	logFormat := v.String("log-format", "text", "log format: text or json")
 	logLevel := v.String("log-level", "info", "log level: debug, info, warn or error")
+	printConfig := v.Bool("print-config", false, "print the effective settings as JSON, secrets redacted, and exit")
 	if _, err := v.parse(args); err != nil {
 		return err
 	}
@@ -69,6 +72,9 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 		return v.usageErrorf("--time-zone: %s", err)
 	}
 	cfg.AdminPassword = e.getenv("PATCHWAVE_ADMIN_PASSWORD")
+	if *printConfig {
+		return writeJSON(e.stdout, effectiveConfig(cfg, *logFormat, *logLevel))
+	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -79,6 +85,36 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 	}
 	log.Info("patchwave server stopped")
 	return nil
+}
+
+// effectiveConfig is what --print-config shows: every setting the server
+// runs with, the database password and the admin password redacted.
+func effectiveConfig(cfg server.Config, logFormat, logLevel string) map[string]any {
+	db := "sqlite:" + filepath.Join(cfg.DataDir, "patchwave.db")
+	if cfg.Database != "" {
+		db = redactURL(cfg.Database)
+	}
+	admin := "(generated on first start)"
+	if cfg.AdminPassword != "" {
+		admin = "(from PATCHWAVE_ADMIN_PASSWORD, redacted)"
+	}
+	return map[string]any{
+		"listen": cfg.Listen, "data_dir": cfg.DataDir, "database": db,
+		"tls_cert": cfg.TLSCert, "tls_key": cfg.TLSKey, "tls": cfg.TLSCert != "",
+		"checkin_interval": cfg.CheckinInterval.String(), "stale_after": cfg.StaleAfter.String(),
+		"time_zone": cfg.Location.String(), "rollout_interval": cfg.RolloutInterval.String(),
+		"no_rollouts": cfg.NoRollouts, "agent_wait": cfg.AgentWait.String(),
+		"log_format": logFormat, "log_level": logLevel, "admin_password": admin,
+	}
+}
+
+// redactURL hides the password of a database URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL, redacted)"
+	}
+	return u.Redacted()
 }
 
 // parseZone reads an IANA time zone name such as Europe/Paris, or UTC.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,10 +185,18 @@ func (s *Store) SchemaVersion(ctx context.Context) (applied, known int, err erro
 // Migrate applies the migrations the database lacks, in number order, each
 // in its own transaction, and refuses a database whose schema is newer than
 // this build.
-func (s *Store) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error { return s.MigrateTo(ctx, 0) }
+
+// MigrateTo is Migrate stopping after migration version upTo (0: all of
+// them): for staged upgrades, and for tests that upgrade from every
+// earlier schema.
+func (s *Store) MigrateTo(ctx context.Context, upTo int) error {
 	ms, err := s.migrations()
 	if err != nil {
 		return err
+	}
+	if upTo > 0 {
+		ms = slices.DeleteFunc(ms, func(m migration) bool { return m.version > upTo })
 	}
 	if s.dialect == Postgres {
 		// Several replicas may start at once: one migrates, the others wait.
