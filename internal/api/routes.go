@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/patchwave/patchwave"
+	"github.com/patchwave/patchwave/internal/report"
 	"github.com/patchwave/patchwave/internal/store"
 )
 
@@ -71,6 +72,9 @@ func (a *API) table() []route {
 		{method: "PATCH", path: "/api/v1/users/{name}", summary: "Change a user's role, sites, password or state (admin)", auth: authUser, in: userChangeRequest{}, out: userT{}, h: a.updateUser},
 
 		{method: "GET", path: "/api/v1/audit", summary: "The audit trail, newest first", auth: authUser, out: auditList{}, query: []string{"before", "limit"}, h: a.listAudit},
+
+		{method: "GET", path: "/api/v1/reports/compliance", summary: "The monthly compliance report (month=2026-11, the current month by default) as JSON, CSV or an HTML page with charts", auth: authUser, out: report.Report{}, query: []string{"month", "format"}, h: a.reportCompliance},
+		{method: "GET", path: "/api/v1/reports/releases/{release}", summary: "A release's report: its waves and its hosts' metrics, as JSON, CSV or HTML", auth: authUser, out: report.Report{}, query: []string{"format"}, h: a.reportRelease},
 
 		{method: "GET", path: "/api/v1/findings", summary: "Open findings across the fleet, filtered and paginated (sort=risk: highest risk first, after= is then an offset)", auth: authUser, out: findingList{}, query: []string{"host", "site", "tier", "severity", "kev", "cve", "advisory", "package", "has_fix", "state", "sla", "excepted", "sort", "after", "limit"}, h: a.listFindings},
 		{method: "GET", path: "/api/v1/hosts/{host}/findings", summary: "A host's findings: missing patches and unfixed vulnerabilities", auth: authUser, out: findingList{}, query: []string{"severity", "kev", "has_fix", "state"}, h: a.hostFindings},

@@ -60,6 +60,8 @@ func (c *Client) Base() string { return c.base }
 // Do sends a JSON request (body may be nil) and decodes the JSON answer into
 // out (nil to discard). Non-2xx answers become *patchwave.Error with the
 // server's code and message.
+//
+// An out of type *[]byte receives the answer's bytes as they are.
 func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body, out any) error {
 	var r io.Reader
 	if body != nil {
@@ -84,6 +86,9 @@ func (c *Client) DoGzip(ctx context.Context, method, path string, body, out any)
 	}
 	return c.send(ctx, method, path, nil, &buf, "application/json", "gzip", out)
 }
+
+// MaxRawAnswer is the largest file answer (out of type *[]byte) Do reads.
+const MaxRawAnswer = 1 << 30
 
 // DoRaw sends body as-is with the given content type (e.g. text/csv).
 func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, body io.Reader, out any) error {
@@ -149,6 +154,17 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	}
 	if out == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if raw, ok := out.(*[]byte); ok { // a file: CSV, HTML, an archive
+		b, err := io.ReadAll(io.LimitReader(resp.Body, MaxRawAnswer+1))
+		if err != nil {
+			return fmt.Errorf("%s %s: read answer: %w", method, path, err)
+		}
+		if len(b) > MaxRawAnswer {
+			return fmt.Errorf("%s %s: answer is larger than %d bytes", method, path, MaxRawAnswer)
+		}
+		*raw = b
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {

@@ -665,3 +665,26 @@ func SnapshotOf(m Metrics) Snapshot {
 		Patches: m.PatchCompliance.Denominator, PatchesOK: m.PatchCompliance.Numerator,
 		Breaches: m.SLA.Breaches, KEVOpen: m.KEV.Open, ByTier: m.ByTier, BySite: m.BySite}
 }
+
+// Only returns in limited to the hosts in ids, with their findings and
+// tasks; exceptions stay as they are.
+func (in Input) Only(ids map[int64]bool) Input {
+	out := in
+	out.Hosts, out.Findings, out.Tasks = nil, nil, nil
+	for _, h := range in.Hosts {
+		if ids[h.ID] {
+			out.Hosts = append(out.Hosts, h)
+		}
+	}
+	for _, f := range in.Findings {
+		if ids[f.HostID] {
+			out.Findings = append(out.Findings, f)
+		}
+	}
+	for _, t := range in.Tasks {
+		if ids[t.HostID] {
+			out.Tasks = append(out.Tasks, t)
+		}
+	}
+	return out
+}

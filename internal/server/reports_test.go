@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,4 +48,55 @@ func TestSnapshotOncePerDay(t *testing.T) {
 			t.Errorf("%d callers stored a snapshot, want at most 1 (the loop may have been first)", n)
 		}
 	})
+}
+
+// TestReportRoutes serves the reports in each format, and refuses
+// malformed, oversized and hostile parameters with errors that name them.
+func TestReportRoutes(t *testing.T) {
+	ts := newServer(t, "")
+	tok := login(t, ts.URL, "admin", adminPassword)
+	month := ts.Store().Now().UTC().Format("2006-01")
+	for _, c := range []struct {
+		path, ctype, want string
+	}{
+		{"/api/v1/reports/compliance", "application/json", `"kind": "compliance"`},
+		{"/api/v1/reports/compliance?month=" + month + "&format=json", "application/json", `"host_compliance"`},
+		{"/api/v1/reports/compliance?month=" + month + "&format=csv", "text/csv", "section,key,value,numerator,denominator,percent,detail"},
+		{"/api/v1/reports/compliance?month=" + month + "&format=html", "text/html", "<svg"},
+	} {
+		req, _ := http.NewRequest("GET", ts.URL+c.path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.ctype) || !strings.Contains(string(b), c.want) {
+			t.Errorf("GET %s: %d %s %.200s; want %s with %q", c.path, resp.StatusCode, resp.Header.Get("Content-Type"), b, c.ctype, c.want)
+		}
+	}
+	for _, c := range []struct {
+		path   string
+		status int
+		msg    string
+	}{
+		{"/api/v1/reports/compliance?month=2026-13", 400, `month "2026-13" is not like 2026-11`},
+		{"/api/v1/reports/compliance?month=" + strings.Repeat("9", 5000), 400, "is not like 2026-11"},
+		{"/api/v1/reports/compliance?month=%3Cscript%3E", 400, "is not like 2026-11"},
+		{"/api/v1/reports/compliance?month=2999-01", 400, "has not begun"},
+		{"/api/v1/reports/compliance?format=pdf", 400, `format "pdf" is not json, csv or html`},
+		{"/api/v1/reports/compliance?format=csv&format=html", 400, "format"},
+		{"/api/v1/reports/compliance?color=red", 400, "color"},
+		{"/api/v1/reports/releases/nope", 404, "not found"},
+		{"/api/v1/reports/releases/%00", 404, "not found"},
+	} {
+		st, _, b := call(t, "GET", ts.URL+c.path, tok, "", nil)
+		if st != c.status || !strings.Contains(string(b), c.msg) {
+			t.Errorf("GET %.80s: %d %s; want %d with %q", c.path, st, b, c.status, c.msg)
+		}
+	}
+	if st, _, _ := call(t, "GET", ts.URL+"/api/v1/reports/compliance", "", "", nil); st != 401 {
+		t.Errorf("without a token: %d", st)
+	}
 }
