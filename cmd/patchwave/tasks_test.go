@@ -18,6 +18,13 @@ import (
 // startServerArgs is startServer with extra flags.
 func startServerArgs(tb testing.TB, bin string, extra ...string) string {
 	tb.Helper()
+	url, _ := startServerCmd(tb, bin, extra...)
+	return url
+}
+
+// startServerCmd is startServerArgs returning the process as well.
+func startServerCmd(tb testing.TB, bin string, extra ...string) (string, *exec.Cmd) {
+	tb.Helper()
 	cmd := exec.Command(bin, append([]string{"server", "--data-dir", filepath.Join(tb.TempDir(), "data"), "--listen", "127.0.0.1:0"}, extra...)...)
 	cmd.Env = append(os.Environ(), "PATCHWAVE_ADMIN_PASSWORD=e2e-admin-password")
 	stderr, err := cmd.StderrPipe()
@@ -38,11 +45,11 @@ func startServerArgs(tb testing.TB, bin string, extra ...string) string {
 				for sc.Scan() {
 				}
 			}()
-			return m[1]
+			return m[1], cmd
 		}
 	}
 	tb.Fatalf("server did not start:\n%s", log.String())
-	return ""
+	return "", nil
 }
 
 // TestAgentSurvivesCrashAndReboot kills the real agent in the middle of
