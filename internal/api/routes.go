@@ -72,6 +72,8 @@ func (a *API) table() []route {
 		{method: "PATCH", path: "/api/v1/users/{name}", summary: "Change a user's role, sites, password or state (admin)", auth: authUser, in: userChangeRequest{}, out: userT{}, h: a.updateUser},
 
 		{method: "GET", path: "/api/v1/audit", summary: "The audit trail, newest first", auth: authUser, out: auditList{}, query: []string{"before", "limit"}, h: a.listAudit},
+		{method: "GET", path: "/api/v1/audit/verify", summary: "Walk the audit hash chain and name the first broken link; with head_id and head from an earlier run, also prove nothing was cut off the end", auth: authUser, out: auditVerification{}, query: []string{"head_id", "head"}, h: a.verifyAudit},
+		{method: "GET", path: "/api/v1/audit/export", summary: "The audit trail of a date range (from, to: dates or RFC 3339 times) in id order, as JSON, JSON lines or CSV, streamed", auth: authUser, out: auditList{}, query: []string{"from", "to", "format"}, h: a.exportAudit},
 
 		{method: "GET", path: "/api/v1/reports/compliance", summary: "The monthly compliance report (month=2026-11, the current month by default) as JSON, CSV or an HTML page with charts", auth: authUser, out: report.Report{}, query: []string{"month", "format"}, h: a.reportCompliance},
 		{method: "GET", path: "/api/v1/reports/releases/{release}", summary: "A release's report: its waves and its hosts' metrics, as JSON, CSV or HTML", auth: authUser, out: report.Report{}, query: []string{"format"}, h: a.reportRelease},

@@ -171,10 +171,19 @@ echo "$NEW_PASSWORD" | patchwave users set bob --password-stdin`)
 }
 
 func runAudit(ctx context.Context, e env, args []string) error {
+	if len(args) > 0 {
+		for _, c := range auditVerbs() {
+			if args[0] == c.name {
+				return c.run(ctx, e, args[1:])
+			}
+		}
+	}
 	v := newVerb("audit", "", 0,
 		"Show the audit log, newest first: who changed what, and when. With -o json the output is\n"+
 			"a JSON array of events, including their details and chain hashes. To page back, pass the\n"+
-			"smallest id shown as --before.",
+			"smallest id shown as --before.\n\n"+
+			"  patchwave audit verify   prove the hash chain intact, or name its first broken link\n"+
+			"  patchwave audit export   write a date range as JSON lines or CSV",
 		`patchwave audit --limit 20
 patchwave audit --before 1200 -o json`)
 	limit := v.Int("limit", 0, "at most `n` events; 0 for the server's default")

@@ -248,3 +248,39 @@ func csvSafe(s string) string {
 	}
 	return s
 }
+
+// ParseRange reads the bounds of a date range as people give them: from
+// and to are each a date (2026-11-01) or an RFC 3339 time. A date from
+// means the start of that day (UTC); a date to includes that day. The
+// result is [start, end); an empty to means no end (zero end).
+func ParseRange(from, to string) (start, end time.Time, err error) {
+	read := func(field, s string, next bool) (time.Time, error) {
+		if s == "" {
+			return time.Time{}, nil
+		}
+		if len(s) > 64 {
+			return time.Time{}, patchwave.Errorf(patchwave.EInvalid, "%s is %d bytes long: want a date like 2026-11-01 or a time like 2026-11-01T00:00:00Z", field, len(s))
+		}
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), nil
+		}
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return time.Time{}, patchwave.Errorf(patchwave.EInvalid, "%s %q is not a date like 2026-11-01 or a time like 2026-11-01T00:00:00Z", field, s)
+		}
+		if next {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	if start, err = read("from", from, false); err != nil {
+		return
+	}
+	if end, err = read("to", to, true); err != nil {
+		return
+	}
+	if !end.IsZero() && !end.After(start) {
+		return start, end, patchwave.Errorf(patchwave.EInvalid, "to (%s) is not after from (%s)", to, from)
+	}
+	return start, end, nil
+}

@@ -159,3 +159,31 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Errorf("round trip: %+v", back.Metrics.HostCompliance)
 	}
 }
+
+func TestParseRange(t *testing.T) {
+	s, e, err := ParseRange("2026-11-01", "2026-11-30")
+	if err != nil || !s.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || !e.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("dates: %v %v %v", s, e, err)
+	}
+	s, e, err = ParseRange("2026-11-01T10:00:00+02:00", "")
+	if err != nil || !s.Equal(time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)) || !e.IsZero() {
+		t.Errorf("time, open end: %v %v %v", s, e, err)
+	}
+	for _, c := range [][2]string{{"2026-13-01", ""}, {"yesterday", ""}, {"", "2026-02-30"}, {"2026-11-02", "2026-11-01"},
+		{strings.Repeat("2", 100), ""}, {"2026-11-01\x00", ""}} {
+		if _, _, err := ParseRange(c[0], c[1]); patchwave.ErrorCode(err) != patchwave.EInvalid {
+			t.Errorf("ParseRange(%q, %q) = %v", c[0], c[1], err)
+		}
+	}
+}
+
+func FuzzParseRange(f *testing.F) {
+	f.Add("2026-11-01", "2026-11-30")
+	f.Add("2026-11-01T00:00:00Z", "")
+	f.Fuzz(func(t *testing.T, from, to string) {
+		s, e, err := ParseRange(from, to)
+		if err == nil && !e.IsZero() && !e.After(s) {
+			t.Errorf("ParseRange(%q, %q) = [%v, %v): empty", from, to, s, e)
+		}
+	})
+}
