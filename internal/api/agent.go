@@ -57,7 +57,11 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
 func (a *API) checkin(w http.ResponseWriter, r *http.Request) error {
 	st := agent(r)
 	var req patchwave.CheckinRequest
-	if err := decode(w, r, MaxAgentBody, &req); err != nil {
+	b, err := readBody(w, r, MaxAgentBody)
+	if err != nil {
+		return err
+	}
+	if err := decodeCheckin(b, &req); err != nil {
 		return err
 	}
 	resp := patchwave.CheckinResponse{FactsHash: st.FactsHash, PackagesHash: st.PackagesHash,

@@ -210,44 +210,61 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // decode reads a JSON body of at most max bytes (after decompression)
 // into v, refusing unknown fields and trailing data.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	b, err := readBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	return strictJSON(b, v)
+}
+
+// readBody reads a JSON request body of at most limit bytes (after gzip
+// decompression) and checks it is valid UTF-8 without lone surrogate
+// escapes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
 	if enc := r.Header.Get("Content-Encoding"); enc != "" {
 		if enc != "gzip" {
-			return patchwave.Errorf(patchwave.EInvalid, "unsupported Content-Encoding %q (want gzip)", enc)
+			return nil, patchwave.Errorf(patchwave.EInvalid, "unsupported Content-Encoding %q (want gzip)", enc)
 		}
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return patchwave.Errorf(patchwave.EInvalid, "request body is not valid gzip: %v", err)
+			return nil, patchwave.Errorf(patchwave.EInvalid, "request body is not valid gzip: %v", err)
 		}
 		defer zr.Close()
 		body = &limitedReader{r: zr, n: limit}
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return patchwave.Errorf(patchwave.EInvalid, "Content-Type is %q, want application/json", ct)
+		return nil, patchwave.Errorf(patchwave.EInvalid, "Content-Type is %q, want application/json", ct)
 	}
 	b, err := io.ReadAll(body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) || errors.Is(err, errTooLarge) {
-			return patchwave.Errorf(patchwave.ETooLarge, "request body is larger than the limit of %d bytes", limit)
+			return nil, patchwave.Errorf(patchwave.ETooLarge, "request body is larger than the limit of %d bytes", limit)
 		}
 		if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return patchwave.Errorf(patchwave.EInvalid, "request body is not valid gzip: %v", err)
+			return nil, patchwave.Errorf(patchwave.EInvalid, "request body is not valid gzip: %v", err)
 		}
-		return fmt.Errorf("read request body: %w", err)
+		return nil, fmt.Errorf("read request body: %w", err)
 	}
 	if len(b) == 0 {
-		return patchwave.Errorf(patchwave.EInvalid, "request body is empty: want a JSON object")
+		return nil, patchwave.Errorf(patchwave.EInvalid, "request body is empty: want a JSON object")
 	}
 	// encoding/json would silently replace invalid UTF-8 with U+FFFD and
 	// store names no package manager knows: refuse it instead.
 	if !utf8.Valid(b) {
 		i := invalidUTF8(b)
-		return patchwave.Errorf(patchwave.EInvalid, "request body is not valid UTF-8 at byte %d (near %q)", i, b[max(0, i-20):min(len(b), i+4)])
+		return nil, patchwave.Errorf(patchwave.EInvalid, "request body is not valid UTF-8 at byte %d (near %q)", i, b[max(0, i-20):min(len(b), i+4)])
 	}
 	if err := checkSurrogates(b); err != nil { // likewise for "\ud800"
-		return err
+		return nil, err
 	}
+	return b, nil
+}
+
+// strictJSON decodes one JSON value from b into v, refusing unknown fields
+// and trailing data.
+func strictJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
