@@ -35,6 +35,49 @@ type auditWalk struct {
 	called map[string]bool
 	lastID int64
 	routes []api.RouteInfo
+	// denied are callers that every mutating user route must refuse
+	// (401 or 403) without changing anything or writing an audit event:
+	// no credential, a viewer's token, an agent's credential.
+	denied  []deniedCaller
+	refused int // requests refused as expected
+}
+
+type deniedCaller struct{ name, token string }
+
+// viewerMay are the mutating user routes a viewer may call.
+var viewerMay = map[string]bool{
+	"POST /api/v1/logout": true,
+	"POST /api/v1/tokens": true, // their own API token, with their role
+}
+
+// ownedRoutes act on the caller's own objects: someone else's are not
+// found (404) rather than forbidden.
+var ownedRoutes = map[string]bool{
+	"DELETE /api/v1/tokens/{id}": true,
+}
+
+// refuse sends the request as each denied caller and checks it is refused
+// and leaves no audit event.
+func (w *auditWalk) refuse(method, pattern, path, ctype, body string) {
+	w.t.Helper()
+	i := slices.IndexFunc(w.routes, func(r api.RouteInfo) bool { return r.Method == method && r.Path == pattern })
+	if i < 0 || w.routes[i].Auth != "user" {
+		return
+	}
+	for _, d := range w.denied {
+		if d.name == "a viewer" && viewerMay[method+" "+pattern] {
+			continue
+		}
+		st, _, b := call(w.t, method, w.ts.URL+path, d.token, ctype, []byte(body))
+		if st != http.StatusUnauthorized && st != http.StatusForbidden && !(d.name == "a viewer" && ownedRoutes[method+" "+pattern] && st == http.StatusNotFound) {
+			w.t.Errorf("%s %s as %s: %d %s; want 401 or 403", method, path, d.name, st, b)
+		}
+		w.refused++
+		if e := w.newest(); e.ID != w.lastID {
+			w.t.Errorf("%s %s as %s, refused, wrote audit event %+v", method, path, d.name, e)
+			w.lastID = e.ID
+		}
+	}
 }
 
 // has reports whether the API has the route, for the steps of routes
@@ -64,6 +107,7 @@ func (w *auditWalk) call(method, pattern, path, ctype, body, action, actor strin
 	if ctype == "" && body != "" {
 		ctype = "application/json"
 	}
+	w.refuse(method, pattern, path, ctype, body)
 	st, _, b := call(w.t, method, w.ts.URL+path, token, ctype, []byte(body))
 	if st >= 300 {
 		w.t.Fatalf("%s %s: %d %s", method, path, st, b)
@@ -104,6 +148,10 @@ func walkMutations(t *testing.T) walked {
 	ts.Store().SetClock(clk.Now)
 	w := &auditWalk{t: t, ts: ts, called: map[string]bool{}, routes: api.New(api.Config{}).Routes()}
 	w.tok = login(t, ts.URL, "admin", adminPassword)
+	if st, _, b := call(t, "POST", ts.URL+"/api/v1/users", w.tok, "application/json", []byte(`{"name":"vera","password":"password-vera","role":"viewer"}`)); st != http.StatusCreated {
+		t.Fatalf("create a viewer: %d %s", st, b)
+	}
+	w.denied = []deniedCaller{{"nobody", ""}, {"a viewer", login(t, ts.URL, "vera", "password-vera")}}
 	w.lastID = w.newest().ID
 	id := func(b []byte) string {
 		var v struct{ ID int64 }
@@ -133,6 +181,8 @@ func walkMutations(t *testing.T) walked {
 	pkgs := patchwave.SortPackages([]patchwave.Package{{Name: "libssl3", Version: "3.0.11-1~deb12u2", Arch: "amd64", Source: "openssl"}})
 	checkin, _ := json.Marshal(patchwave.CheckinRequest{FactsHash: facts.Hash(), PackagesHash: patchwave.HashPackages(pkgs), Facts: &facts, Packages: &pkgs})
 	w.call("POST", "/api/v1/agent/checkin", "/api/v1/agent/checkin", "", string(checkin), "", "", enrolled.Credential)
+	// From here on, an agent's credential is refused on people's routes too.
+	w.denied = append(w.denied, deniedCaller{"an agent", enrolled.Credential})
 	w.call("DELETE", "/api/v1/enroll-tokens/{id}", fmt.Sprintf("/api/v1/enroll-tokens/%d", tok.ID), "", "", "enroll_token.revoke", "admin")
 
 	// Feeds.
@@ -204,6 +254,7 @@ func walkMutations(t *testing.T) walked {
 	w.call("POST", "/api/v1/rollouts/{release}/retry", ro+"/retry", "", `{}`, "rollout.retry", "admin")
 	w.call("POST", "/api/v1/rollouts/{release}/halt", ro+"/halt", "", `{"reason":"stop"}`, "rollout.halt", "admin")
 	w.call("POST", "/api/v1/rollouts/{release}/abort", ro+"/abort", "", `{"reason":"enough"}`, "rollout.abort", "admin")
+	w.call("POST", "/api/v1/releases/{release}/evidence", "/api/v1/releases/"+url.PathEscape(rel.Name)+"/evidence", "", "", "evidence.export", "admin")
 
 	// Last, the host's agent.
 	w.call("POST", "/api/v1/hosts/{host}/revoke", "/api/v1/hosts/lab-01/revoke", "", "", "host.revoke", "admin")
@@ -222,6 +273,10 @@ func walkMutations(t *testing.T) walked {
 	}
 	if err := ts.Store().VerifyAudit(ctx); err != nil {
 		t.Error(err)
+	}
+	t.Logf("%d requests by callers without the right refused", w.refused)
+	if w.refused < len(w.called) {
+		t.Errorf("only %d requests refused for %d routes called", w.refused, len(w.called))
 	}
 	exID, _ := strconv.ParseInt(lastException, 10, 64)
 	return walked{ts: ts, token: w.tok, host: "lab-01", release: rel.Name, advisory: "DSA-5764-1", baseline: "all",
