@@ -76,6 +76,8 @@ func (a *API) table() []route {
 		{method: "GET", path: "/api/v1/audit/export", summary: "The audit trail of a date range (from, to: dates or RFC 3339 times) in id order, as JSON, JSON lines or CSV, streamed", auth: authUser, out: auditList{}, query: []string{"from", "to", "format"}, h: a.exportAudit},
 
 		{method: "GET", path: "/api/v1/reports/compliance", summary: "The monthly compliance report (month=2026-11, the current month by default) as JSON, CSV or an HTML page with charts", auth: authUser, out: report.Report{}, query: []string{"month", "format"}, h: a.reportCompliance},
+		{method: "POST", path: "/api/v1/releases/{release}/evidence", summary: "A signed evidence bundle of a release (tar.gz): frozen patch sets, approvals, wave events, task results, exceptions in force and final compliance, with a manifest of SHA-256 hashes signed with Ed25519", auth: authUser, h: a.exportEvidence},
+		{method: "GET", path: "/api/v1/evidence/key", summary: "The public key evidence bundles are signed with, to verify them offline", auth: authUser, out: evidenceKeyT{}, h: a.evidenceKey},
 		{method: "GET", path: "/api/v1/reports/releases/{release}", summary: "A release's report: its waves and its hosts' metrics, as JSON, CSV or HTML", auth: authUser, out: report.Report{}, query: []string{"format"}, h: a.reportRelease},
 
 		{method: "GET", path: "/api/v1/findings", summary: "Open findings across the fleet, filtered and paginated (sort=risk: highest risk first, after= is then an offset)", auth: authUser, out: findingList{}, query: []string{"host", "site", "tier", "severity", "kev", "cve", "advisory", "package", "has_fix", "state", "sla", "excepted", "sort", "after", "limit"}, h: a.listFindings},

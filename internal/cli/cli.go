@@ -82,6 +82,7 @@ func run(ctx context.Context, e env, args []string) int {
 		{"approvals", "approve or reject waves", nounRunner("approvals", approvalVerbs())},
 		{"tasks", "ask a host's agent for a scan, verify, rollback, reboot or hook; show task reports", nounRunner("tasks", taskVerbs())},
 		{"reports", "compliance and release reports: JSON, CSV, HTML with charts", nounRunner("reports", reportVerbs())},
+		{"evidence", "signed evidence bundles of releases: export, key, verify offline", nounRunner("evidence", evidenceVerbs())},
 		{"server", "run the Patchwave server (API, web UI, schedulers)", runServer},
 		{"backup", "copy the server's embedded database to a file, online", runBackup},
 		{"restore", "put a backup in place of the server's embedded database", runRestore},
