@@ -12,6 +12,11 @@ import (
 )
 
 func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
+	client, now := clientAddr(r), a.store.Now()
+	if err := a.limits.checkEnroll(client, now); err != nil {
+		setRetryAfter(w, err)
+		return err
+	}
 	var req patchwave.EnrollRequest
 	if err := decode(w, r, MaxBody, &req); err != nil {
 		return err
@@ -42,6 +47,9 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request) error {
 	})
 	if err != nil {
 		a.metrics.enrollFailures.Add(1)
+		if patchwave.ErrorCode(err) == patchwave.EUnauthorized {
+			a.limits.enrollFailed(client, now) // a guessed or stale token
+		}
 		return err
 	}
 	a.metrics.enrollments.Add(1)

@@ -56,6 +56,7 @@ type API struct {
 	taskKey         ed25519.PrivateKey
 	waiters         *Waiters
 	agentWait       int
+	limits          *Limits
 }
 
 // Config configures an API.
@@ -73,6 +74,8 @@ type Config struct {
 	// TaskKey signs the tasks handed to agents; its public half goes to
 	// agents at enrollment.
 	TaskKey ed25519.PrivateKey
+	// Limits throttles failed sign-ins and enrollments (nil: none).
+	Limits *Limits
 	// Waiters holds agents' long polls; AgentWait is how long agents are
 	// told to wait in one (0: no long polls).
 	Waiters   *Waiters
@@ -84,7 +87,7 @@ func New(cfg Config) *API {
 	a := &API{store: cfg.Store, log: cfg.Logger, checkinInterval: cfg.CheckinInterval, seen: cfg.Seen,
 		metrics: cfg.Metrics, mux: http.NewServeMux(), csrf: http.NewCrossOriginProtection(), feeds: cfg.Feeds, onInventory: cfg.OnInventory,
 		policyChanged: cfg.PolicyChanged, location: cfg.Location, onRollout: cfg.RolloutChanged, taskKey: cfg.TaskKey, waiters: cfg.Waiters,
-		agentWait: int(cfg.AgentWait / time.Second)}
+		agentWait: int(cfg.AgentWait / time.Second), limits: cfg.Limits}
 	if a.location == nil {
 		a.location = time.UTC
 	}

@@ -49,18 +49,25 @@ const LoginTTL = 30 * 24 * time.Hour
 
 // CheckLogin verifies a user's name and password. The same error answers
 // an unknown user, a wrong password and a disabled account.
-func CheckLogin(ctx context.Context, s *store.Store, name, password string) (patchwave.User, error) {
+func CheckLogin(ctx context.Context, s *store.Store, lim *Limits, name, password, client string) (patchwave.User, error) {
+	now := s.Now()
+	if err := lim.checkLogin(name, client, now); err != nil {
+		return patchwave.User{}, err
+	}
 	u, hash, err := s.UserByName(ctx, name)
 	if patchwave.ErrorCode(err) == patchwave.ENotFound {
 		auth.CheckPassword(dummyHash, password) // spend the same time as a real check
+		lim.loginFailed(name, client, now)
 		return u, patchwave.Errorf(patchwave.EUnauthorized, "wrong user name or password")
 	}
 	if err != nil {
 		return u, err
 	}
 	if !auth.CheckPassword(hash, password) || u.Disabled {
+		lim.loginFailed(name, client, now)
 		return u, patchwave.Errorf(patchwave.EUnauthorized, "wrong user name or password")
 	}
+	lim.loginSucceeded(name)
 	return u, nil
 }
 
@@ -71,8 +78,9 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, MaxBody, &req); err != nil {
 		return err
 	}
-	u, err := CheckLogin(r.Context(), a.store, req.User, req.Password)
+	u, err := CheckLogin(r.Context(), a.store, a.limits, req.User, req.Password, clientAddr(r))
 	if err != nil {
+		setRetryAfter(w, err)
 		return err
 	}
 	tok, hash := auth.NewToken(auth.PrefixAPI)

@@ -21,6 +21,7 @@ import (
 	"github.com/patchwave/patchwave"
 	"github.com/patchwave/patchwave/internal/api"
 	"github.com/patchwave/patchwave/internal/auth"
+	"github.com/patchwave/patchwave/internal/notify"
 	"github.com/patchwave/patchwave/internal/plan"
 	"github.com/patchwave/patchwave/internal/sched"
 	"github.com/patchwave/patchwave/internal/store"
@@ -115,7 +116,10 @@ type Server struct {
 
 	assessor   *assessor
 	driver     *sched.Driver
+	follow     *sched.Follow
+	outbox     *notify.Worker
 	waiters    *api.Waiters
+	limits     *api.Limits
 	httpClient *http.Client
 
 	stop context.CancelFunc
@@ -168,7 +172,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.RolloutInterval > 0 {
 		s.driver.Interval = cfg.RolloutInterval
 	}
-	s.api = api.New(api.Config{Store: st, Logger: log, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics,
+	s.limits = api.NewLimits()
+	s.limits.Log = log
+	s.api = api.New(api.Config{Store: st, Logger: log, Limits: s.limits, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics,
 		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged, PolicyChanged: s.assessor.requestAll, RolloutChanged: s.driver.Wake,
 		Location: cfg.Location, TaskKey: taskKey, Waiters: s.waiters, AgentWait: cfg.AgentWait})
 	s.handler = s.routes()
@@ -181,6 +187,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if !cfg.NoRollouts {
 		s.wg.Go(func() { s.driver.Run(loopCtx) })
 	}
+	// Tickets follow failed tasks, and notices leave through the outbox,
+	// on every replica: unique keys and leases keep them from doubling.
+	s.follow = sched.NewFollow(st, log)
+	s.outbox = notify.NewWorker(st, log)
+	s.wg.Go(func() { s.follow.Run(loopCtx) })
+	s.wg.Go(func() { s.outbox.Run(loopCtx) })
 	if cfg.AgentWait > 0 {
 		s.wg.Go(func() { s.waiters.Run(loopCtx, time.Second) })
 	}
@@ -227,6 +239,12 @@ func firstAdmin(ctx context.Context, st *store.Store, password string, log *slog
 	}
 	return nil
 }
+
+// Follow returns the server's ticket loop, for tests.
+func (s *Server) Follow() *sched.Follow { return s.follow }
+
+// Outbox returns the server's notification worker, for tests.
+func (s *Server) Outbox() *notify.Worker { return s.outbox }
 
 // Driver returns the server's rollout driver, for tests and benchmarks.
 func (s *Server) Driver() *sched.Driver { return s.driver }
@@ -386,7 +404,7 @@ type backend struct{ s *Server }
 const SessionTTL = 12 * time.Hour
 
 func (b backend) Login(ctx context.Context, name, password string) (string, patchwave.User, error) {
-	u, err := api.CheckLogin(ctx, b.s.store, name, password)
+	u, err := api.CheckLogin(ctx, b.s.store, b.s.limits, name, password, "")
 	if err != nil {
 		return "", u, err
 	}
