@@ -23,11 +23,7 @@ func ComplianceMetrics(ctx context.Context, st *store.Store, q store.ReportQuery
 		return report.Metrics{}, err
 	}
 	q.AtRisk = sla.AtRisk
-	in, err := st.ReportInput(ctx, q)
-	if err != nil {
-		return report.Metrics{}, err
-	}
-	return report.Compute(in), nil
+	return st.ReportMetrics(ctx, q, nil)
 }
 
 // TakeSnapshot stores today's (UTC) compliance snapshot unless one is
@@ -102,20 +98,20 @@ func ReleaseReport(ctx context.Context, st *store.Store, key string) (report.Rep
 	if err != nil {
 		return report.Report{}, err
 	}
-	in, err := st.ReportInput(ctx, store.ReportQuery{From: rel.ReleasedAt, ReleaseID: rel.ID, AtRisk: sla.AtRisk})
-	if err != nil {
-		return report.Report{}, err
-	}
 	ids := make(map[int64]bool, len(hosts))
 	for _, h := range hosts {
 		ids[h.HostID] = true
+	}
+	m, err := st.ReportMetrics(ctx, store.ReportQuery{From: rel.ReleasedAt, ReleaseID: rel.ID, AtRisk: sla.AtRisk}, ids)
+	if err != nil {
+		return report.Report{}, err
 	}
 	info := &report.ReleaseInfo{Name: rel.Name, Cycle: rel.Cycle, Kind: rel.Kind, State: string(rel.State), ReleasedAt: rel.ReleasedAt, Hosts: len(hosts), Waves: []report.WaveInfo{}}
 	for _, w := range waves {
 		info.Waves = append(info.Waves, report.WaveInfo{Wave: w.Wave, State: string(w.State), Hosts: w.Hosts, StartedAt: w.StartedAt, PromotedAt: w.PromotedAt})
 	}
 	return report.Report{Kind: report.KindRelease, Title: "Release report " + rel.Name, Period: rel.Name, Release: info,
-		Metrics: report.Compute(in.Only(ids)), Trend: []report.Snapshot{}}, nil
+		Metrics: m, Trend: []report.Snapshot{}}, nil
 }
 
 func (a *API) reportCompliance(w http.ResponseWriter, r *http.Request) error {

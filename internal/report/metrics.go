@@ -327,112 +327,168 @@ const (
 
 // Compute computes the metrics of in. It does not modify in.
 func Compute(in Input) Metrics {
+	b := NewBuilder(in)
+	for _, f := range in.Findings {
+		b.Add(f)
+	}
+	return b.Metrics()
+}
+
+// Builder computes metrics with the findings given one at a time, so that
+// millions of them need not sit in memory: NewBuilder with the hosts,
+// tasks and exceptions, Add for each finding, then Metrics once.
+type Builder struct {
+	in            Input
+	m             Metrics
+	hosts         map[int64]*Host
+	st            map[int64]*hostState
+	slaAt         patchwave.SLAPolicy
+	reqTotal      int
+	reqOK         int
+	ageDays       []float64
+	ttpDays       []float64
+	fixedInPeriod int
+	fixedOnTime   int
+	cells         map[[2]string]*Cell
+	kevHosts      map[int64]bool
+	breaches      worst
+	atRisk        worst
+}
+
+// worst keeps the MaxItems most overdue items of a list that may grow to
+// millions, without building the items that cannot make it.
+type worst struct {
+	items []Item
+	floor int  // once full: an item must be at least this overdue
+	full  bool // items was cut to MaxItems at least once
+}
+
+func (w *worst) add(overdue int, item func() Item) {
+	if w.full && overdue < w.floor {
+		return
+	}
+	w.items = append(w.items, item())
+	if len(w.items) >= 2*MaxItems {
+		sortItems(w.items)
+		w.items = w.items[:MaxItems]
+		w.full, w.floor = true, w.items[MaxItems-1].DaysOverdue
+	}
+}
+
+type hostState struct{ gaps, exceptedGaps int }
+
+// NewBuilder starts the metrics of in; in.Findings is ignored (pass them
+// to Add).
+func NewBuilder(in Input) *Builder {
 	now := in.AsOf
-	m := Metrics{AsOf: now, From: in.From, To: in.To}
+	b := &Builder{in: in, m: Metrics{AsOf: now, From: in.From, To: in.To}, hosts: make(map[int64]*Host, len(in.Hosts)),
+		st: make(map[int64]*hostState, len(in.Hosts)), slaAt: patchwave.SLAPolicy{AtRisk: cmp.Or(in.AtRisk, patchwave.DefaultAtRisk)},
+		cells: map[[2]string]*Cell{}, kevHosts: map[int64]bool{}}
+	for i := range in.Hosts {
+		h := &in.Hosts[i]
+		b.hosts[h.ID] = h
+		b.st[h.ID] = &hostState{}
+		for _, t := range []*time.Time{h.LastSeen, h.AssessedAt} {
+			if t != nil && t.After(b.m.DataAsOf) && !t.After(now) {
+				b.m.DataAsOf = *t
+			}
+		}
+	}
+	return b
+}
+
+// Add counts one finding; findings of hosts not in the input are ignored.
+func (b *Builder) Add(f Finding) {
+	now, in, m := b.in.AsOf, &b.in, &b.m
+	hosts, st, slaAt, cells, kevHosts := b.hosts, b.st, b.slaAt, b.cells, b.kevHosts
+	h := hosts[f.HostID]
+	if h == nil {
+		return
+	}
+	s := st[f.HostID]
+	open := f.open()
+	if f.Required && (open || f.State == patchwave.FindingFixed) {
+		b.reqTotal++
+		if f.State == patchwave.FindingFixed && !h.PendingReboot {
+			b.reqOK++
+		}
+		if open {
+			if f.Excepted {
+				s.exceptedGaps++
+			} else {
+				s.gaps++
+			}
+		}
+	}
+	if f.State == patchwave.FindingFixed && f.FixedAt != nil && inPeriod(*f.FixedAt, in.From, in.To) {
+		b.fixedInPeriod++
+		if f.Due == nil || !f.FixedAt.After(*f.Due) {
+			b.fixedOnTime++
+		}
+		b.ttpDays = append(b.ttpDays, max(0, days(f.FixedAt.Sub(f.FirstSeen))))
+	}
+	if !open {
+		return
+	}
+	b.ageDays = append(b.ageDays, max(0, days(now.Sub(f.FirstSeen))))
+	sev := f.Severity
+	if sev == "" {
+		sev = patchwave.SeverityUnknown
+	}
+	k := [2]string{string(h.Tier), string(sev)}
+	c := cells[k]
+	if c == nil {
+		c = &Cell{Tier: h.Tier, Severity: sev}
+		cells[k] = c
+	}
+	c.Open++
+	if f.Excepted {
+		c.Excepted++
+		m.Exceptions.ExceptedFindings++
+	}
+	if f.Due != nil {
+		overdue := int(math.Floor(days(now.Sub(*f.Due))))
+		item := func() Item {
+			return Item{Host: h.Hostname, Owner: h.Owner, Site: h.Site, Tier: h.Tier, Package: f.Package, Severity: sev,
+				Due: *f.Due, DaysOverdue: overdue, KEV: f.KEV, Excepted: f.Excepted}
+		}
+		switch slaAt.Status(f.FirstSeen, *f.Due, now) {
+		case patchwave.SLABreached:
+			c.Breached++
+			m.SLA.Breaches++
+			b.breaches.add(overdue, item)
+		case patchwave.SLAAtRisk:
+			m.SLA.AtRisk++
+			b.atRisk.add(overdue, item)
+		}
+	}
+	if f.KEV {
+		m.KEV.Open++
+		kevHosts[f.HostID] = true
+		if f.KEVDue != nil && now.After(*f.KEVDue) {
+			m.KEV.PastDue++
+		}
+		if f.Ransomware {
+			m.KEV.Ransomware++
+		}
+	}
+}
+
+// Metrics finishes the metrics. Call it once, after the last Add.
+func (b *Builder) Metrics() Metrics {
+	in, m := b.in, b.m
+	now, data := in.AsOf, b.m.DataAsOf
+	hosts, st, cells, kevHosts := b.hosts, b.st, b.cells, b.kevHosts
+	reqTotal, reqOK, fixedOnTime, fixedInPeriod, ttpDays, ageDays := b.reqTotal, b.reqOK, b.fixedOnTime, b.fixedInPeriod, b.ttpDays, b.ageDays
+	n := len(in.Hosts)
 	expiring := in.ExpiringWithin
 	if expiring == 0 {
 		expiring = 14 * 24 * time.Hour
 	}
-	hosts := make(map[int64]*Host, len(in.Hosts))
-	for i := range in.Hosts {
-		h := &in.Hosts[i]
-		hosts[h.ID] = h
-		for _, t := range []*time.Time{h.LastSeen, h.AssessedAt} {
-			if t != nil && t.After(m.DataAsOf) && !t.After(now) {
-				m.DataAsOf = *t
-			}
-		}
-	}
-	data := m.DataAsOf
-	slaAt := patchwave.SLAPolicy{AtRisk: cmp.Or(in.AtRisk, patchwave.DefaultAtRisk)}
-	n := len(in.Hosts)
-
-	// Per host: required gaps, excepted gaps, failed installs.
-	type hostState struct{ gaps, exceptedGaps int }
-	st := make(map[int64]*hostState, n)
-	for _, h := range in.Hosts {
-		st[h.ID] = &hostState{}
-	}
-	var reqTotal, reqOK int
-	var ageDays, ttpDays []float64
-	var fixedInPeriod, fixedOnTime int
-	cells := map[[2]string]*Cell{}
-	kevHosts := map[int64]bool{}
-	for _, f := range in.Findings {
-		h := hosts[f.HostID]
-		if h == nil {
-			continue
-		}
-		s := st[f.HostID]
-		open := f.open()
-		if f.Required && (open || f.State == patchwave.FindingFixed) {
-			reqTotal++
-			if f.State == patchwave.FindingFixed && !h.PendingReboot {
-				reqOK++
-			}
-			if open {
-				if f.Excepted {
-					s.exceptedGaps++
-				} else {
-					s.gaps++
-				}
-			}
-		}
-		if f.State == patchwave.FindingFixed && f.FixedAt != nil && inPeriod(*f.FixedAt, in.From, in.To) {
-			fixedInPeriod++
-			if f.Due == nil || !f.FixedAt.After(*f.Due) {
-				fixedOnTime++
-			}
-			ttpDays = append(ttpDays, max(0, days(f.FixedAt.Sub(f.FirstSeen))))
-		}
-		if !open {
-			continue
-		}
-		ageDays = append(ageDays, max(0, days(now.Sub(f.FirstSeen))))
-		sev := f.Severity
-		if sev == "" {
-			sev = patchwave.SeverityUnknown
-		}
-		k := [2]string{string(h.Tier), string(sev)}
-		c := cells[k]
-		if c == nil {
-			c = &Cell{Tier: h.Tier, Severity: sev}
-			cells[k] = c
-		}
-		c.Open++
-		if f.Excepted {
-			c.Excepted++
-			m.Exceptions.ExceptedFindings++
-		}
-		if f.Due != nil {
-			it := Item{Host: h.Hostname, Owner: h.Owner, Site: h.Site, Tier: h.Tier, Package: f.Package, Severity: sev,
-				Due: *f.Due, DaysOverdue: int(math.Floor(days(now.Sub(*f.Due)))), KEV: f.KEV, Excepted: f.Excepted}
-			switch slaAt.Status(f.FirstSeen, *f.Due, now) {
-			case patchwave.SLABreached:
-				c.Breached++
-				m.SLA.Breaches++
-				m.SLA.BreachList = append(m.SLA.BreachList, it)
-			case patchwave.SLAAtRisk:
-				m.SLA.AtRisk++
-				m.SLA.AtRiskList = append(m.SLA.AtRiskList, it)
-			}
-		}
-		if f.KEV {
-			m.KEV.Open++
-			kevHosts[f.HostID] = true
-			if f.KEVDue != nil && now.After(*f.KEVDue) {
-				m.KEV.PastDue++
-			}
-			if f.Ransomware {
-				m.KEV.Ransomware++
-			}
-		}
-	}
 	m.KEV.Hosts, m.KEV.Definition = len(kevHosts), DefKEV
+	m.SLA.BreachList, m.SLA.AtRiskList = b.breaches.items, b.atRisk.items
 	for _, l := range []*[]Item{&m.SLA.BreachList, &m.SLA.AtRiskList} {
-		slices.SortStableFunc(*l, func(a, b Item) int {
-			return cmp.Or(-cmp.Compare(a.DaysOverdue, b.DaysOverdue), cmp.Compare(a.Host, b.Host), cmp.Compare(a.Package, b.Package))
-		})
+		sortItems(*l)
 		if len(*l) > MaxItems {
 			*l = (*l)[:MaxItems]
 		}
@@ -602,6 +658,12 @@ func Compute(in Input) Metrics {
 	return m
 }
 
+func sortItems(l []Item) {
+	slices.SortStableFunc(l, func(a, b Item) int {
+		return cmp.Or(-cmp.Compare(a.DaysOverdue, b.DaysOverdue), cmp.Compare(a.Host, b.Host), cmp.Compare(a.Package, b.Package))
+	})
+}
+
 // Tier returns the group's value as a tier.
 func (g Group) Tier() patchwave.Tier { return patchwave.Tier(g.Value) }
 
@@ -687,4 +749,54 @@ func (in Input) Only(ids map[int64]bool) Input {
 		}
 	}
 	return out
+}
+
+// Fork returns an empty builder over the same input, for Add calls from
+// another goroutine; Merge folds it back in.
+func (b *Builder) Fork() *Builder {
+	f := &Builder{in: b.in, m: Metrics{}, hosts: b.hosts, st: make(map[int64]*hostState, len(b.st)), slaAt: b.slaAt,
+		cells: map[[2]string]*Cell{}, kevHosts: map[int64]bool{}}
+	for id := range b.st {
+		f.st[id] = &hostState{}
+	}
+	return f
+}
+
+// Merge adds what o counted (a Fork of b) to b.
+func (b *Builder) Merge(o *Builder) {
+	for id, s := range o.st {
+		t := b.st[id]
+		t.gaps += s.gaps
+		t.exceptedGaps += s.exceptedGaps
+	}
+	b.reqTotal += o.reqTotal
+	b.reqOK += o.reqOK
+	b.fixedInPeriod += o.fixedInPeriod
+	b.fixedOnTime += o.fixedOnTime
+	b.ageDays = append(b.ageDays, o.ageDays...)
+	b.ttpDays = append(b.ttpDays, o.ttpDays...)
+	for k, c := range o.cells {
+		if d := b.cells[k]; d != nil {
+			d.Open += c.Open
+			d.Excepted += c.Excepted
+			d.Breached += c.Breached
+		} else {
+			b.cells[k] = c
+		}
+	}
+	for id := range o.kevHosts {
+		b.kevHosts[id] = true
+	}
+	b.m.Exceptions.ExceptedFindings += o.m.Exceptions.ExceptedFindings
+	b.m.SLA.Breaches += o.m.SLA.Breaches
+	b.m.SLA.AtRisk += o.m.SLA.AtRisk
+	b.m.KEV.Open += o.m.KEV.Open
+	b.m.KEV.PastDue += o.m.KEV.PastDue
+	b.m.KEV.Ransomware += o.m.KEV.Ransomware
+	for _, it := range o.breaches.items {
+		b.breaches.add(it.DaysOverdue, func() Item { return it })
+	}
+	for _, it := range o.atRisk.items {
+		b.atRisk.add(it.DaysOverdue, func() Item { return it })
+	}
 }

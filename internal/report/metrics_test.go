@@ -1,6 +1,8 @@
 package report
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -227,5 +229,37 @@ func TestComputeEdges(t *testing.T) {
 	m := Compute(Input{AsOf: now})
 	if m.HostCompliance.Percent != 0 || m.HostCompliance.Denominator != 0 || m.TimeToPatch.Count != 0 || len(m.Matrix) != 24 {
 		t.Errorf("empty fleet: %+v", m.HostCompliance)
+	}
+}
+
+// TestMergeMatchesCompute: the fleet split over forks and merged gives
+// the figures of one pass, and the breach list keeps the most overdue of
+// many.
+func TestMergeMatchesCompute(t *testing.T) {
+	in := fleet()
+	for i := range 1000 { // many breaches on db-1, overdue 1 to 1000 days
+		in.Findings = append(in.Findings, Finding{HostID: 3, Package: fmt.Sprint("p", i), Severity: patchwave.SeverityLow,
+			State: patchwave.FindingMissing, Required: true, FirstSeen: *ago(2000), Due: ago(i + 1)})
+	}
+	want := Compute(in)
+	b := NewBuilder(in)
+	forks := []*Builder{b.Fork(), b.Fork(), b.Fork()}
+	for i, f := range in.Findings {
+		forks[i%3].Add(f)
+	}
+	for _, f := range forks {
+		b.Merge(f)
+	}
+	got := b.Metrics()
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if string(gj) != string(wj) {
+		t.Errorf("merged differs from one pass:\n%s\n%s", gj, wj)
+	}
+	if len(got.SLA.BreachList) != MaxItems || got.SLA.BreachList[0].DaysOverdue != 1000 || got.SLA.BreachList[MaxItems-1].DaysOverdue != 1000-MaxItems+1 {
+		t.Errorf("breach list: %d items, first %d", len(got.SLA.BreachList), got.SLA.BreachList[0].DaysOverdue)
+	}
+	if got.SLA.Breaches != 1002 {
+		t.Errorf("breaches %d, want 1002", got.SLA.Breaches)
 	}
 }

@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/patchwave/patchwave"
@@ -36,7 +40,16 @@ func (s *Store) ReportInput(ctx context.Context, q ReportQuery) (report.Input, e
 	if in.Hosts, err = s.reportHosts(ctx); err != nil {
 		return in, err
 	}
-	if in.Findings, err = s.reportFindings(ctx, q.From); err != nil {
+	if err := s.eachReportFinding(ctx, q.From, func(f report.Finding) {
+		// eachReportFinding reuses the times f points to.
+		for _, p := range []**time.Time{&f.Due, &f.FixedAt, &f.KEVDue} {
+			if *p != nil {
+				t := **p
+				*p = &t
+			}
+		}
+		in.Findings = append(in.Findings, f)
+	}); err != nil {
 		return in, err
 	}
 	if in.Tasks, err = s.reportTasks(ctx, q.From, q.ReleaseID); err != nil {
@@ -46,6 +59,62 @@ func (s *Store) ReportInput(ctx context.Context, q ReportQuery) (report.Input, e
 		return in, err
 	}
 	return in, nil
+}
+
+// ReportMetrics is report.Compute over ReportInput, with the findings
+// streamed into the computation rather than loaded: the memory it takes
+// grows with the hosts, not with the findings. With only non-nil, the
+// report covers those hosts alone.
+func (s *Store) ReportMetrics(ctx context.Context, q ReportQuery, only map[int64]bool) (report.Metrics, error) {
+	if q.AsOf.IsZero() {
+		q.AsOf = s.now()
+	}
+	in := report.Input{AsOf: q.AsOf, From: q.From, To: q.To, StaleAfter: s.staleAfter, AssessMaxAge: s.staleAfter, AtRisk: q.AtRisk}
+	var err error
+	if in.Hosts, err = s.reportHosts(ctx); err != nil {
+		return report.Metrics{}, err
+	}
+	if in.Tasks, err = s.reportTasks(ctx, q.From, q.ReleaseID); err != nil {
+		return report.Metrics{}, err
+	}
+	if in.Exceptions, err = s.reportExceptions(ctx, q.AsOf); err != nil {
+		return report.Metrics{}, err
+	}
+	if only != nil {
+		in = in.Only(only)
+	}
+	b := report.NewBuilder(in)
+	kevs, err := s.KEVs(ctx)
+	if err != nil {
+		return report.Metrics{}, err
+	}
+	// Split the findings by id over a few readers, each with its own
+	// builder, merged at the end.
+	var lo, hi sql.NullInt64
+	if err := s.queryRow(ctx, `SELECT MIN(id), MAX(id) FROM findings`).Scan(&lo, &hi); err != nil {
+		return report.Metrics{}, fmt.Errorf("report findings: %w", err)
+	}
+	parts := min(runtime.GOMAXPROCS(0), 8)
+	if span := hi.Int64 - lo.Int64 + 1; span < 100_000 {
+		parts = 1
+	}
+	step := (hi.Int64-lo.Int64)/int64(parts) + 1
+	forks := make([]*report.Builder, parts)
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range forks {
+		forks[i] = b.Fork()
+		from, to := lo.Int64+int64(i)*step, lo.Int64+int64(i+1)*step
+		wg.Go(func() { errs[i] = s.scanReportFindings(ctx, kevs, q.From, from, to, forks[i].Add) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return report.Metrics{}, err
+	}
+	for _, f := range forks {
+		b.Merge(f)
+	}
+	return b.Metrics(), nil
 }
 
 func (s *Store) reportHosts(ctx context.Context) ([]report.Host, error) {
@@ -86,50 +155,88 @@ func (s *Store) reportHosts(ctx context.Context) ([]report.Host, error) {
 	return out, rows.Err()
 }
 
-func (s *Store) reportFindings(ctx context.Context, from time.Time) ([]report.Finding, error) {
+// The finding columns report queries fold into one number, so that each
+// row costs a few integer columns to read (millions of rows are read).
+var (
+	reportSeverities = [...]patchwave.Severity{patchwave.SeverityUnknown, patchwave.SeverityNone, patchwave.SeverityLow,
+		patchwave.SeverityMedium, patchwave.SeverityHigh, patchwave.SeverityCritical, patchwave.SeverityUnknown, patchwave.SeverityUnknown}
+	reportStates = [...]patchwave.FindingState{"", patchwave.FindingMissing, patchwave.FindingNoFix, patchwave.FindingFixed,
+		patchwave.FindingUnexpectedService, "", "", ""}
+)
+
+// reportFlags is the SQL of that number: the effective severity (as
+// patchwave.EffectiveSeverity: the vendor's rating, else the CVSS score's)
+// in bits 0-2, the state in bits 3-5, then approved, excepted and KEV.
+const reportFlags = `(CASE severity WHEN 'critical' THEN 5 WHEN 'high' THEN 4 WHEN 'medium' THEN 3 WHEN 'low' THEN 2 WHEN 'none' THEN 1 ELSE
+		CASE WHEN cvss > 10 THEN 0 WHEN cvss >= 9 THEN 5 WHEN cvss >= 7 THEN 4 WHEN cvss >= 4 THEN 3 WHEN cvss > 0 THEN 2 ELSE 0 END END)
+	+ 8 * (CASE state WHEN 'missing' THEN 1 WHEN 'no-fix' THEN 2 WHEN 'fixed' THEN 3 WHEN 'unexpected-service' THEN 4 ELSE 0 END)
+	+ 64 * (CASE WHEN approved <> 0 THEN 1 ELSE 0 END) + 128 * (CASE WHEN excepted <> 0 THEN 1 ELSE 0 END) + 256 * (CASE WHEN kev <> 0 THEN 1 ELSE 0 END)`
+
+func (s *Store) eachReportFinding(ctx context.Context, from time.Time, fn func(report.Finding)) error {
 	kevs, err := s.KEVs(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rows, err := s.query(ctx, `SELECT host_id, package, severity, cvss, state, approved, excepted, first_seen, due_at, fixed_at, kev, cves
-		FROM findings WHERE state <> 'fixed' OR fixed_at >= ? ORDER BY host_id, id`, ms_(from))
+	return s.scanReportFindings(ctx, kevs, from, math.MinInt64, math.MaxInt64, fn)
+}
+
+// scanReportFindings calls fn with the findings whose id is in [lo, hi)
+// that are open or were fixed since from.
+func (s *Store) scanReportFindings(ctx context.Context, kevs map[string]patchwave.KEV, from time.Time, lo, hi int64, fn func(report.Finding)) error {
+	rows, err := s.query(ctx, `SELECT host_id, package, `+reportFlags+`, first_seen, due_at, fixed_at, CASE WHEN kev <> 0 THEN cves ELSE '' END
+		FROM findings WHERE id >= ? AND id < ? AND (state <> 'fixed' OR fixed_at >= ?)`, lo, hi, ms_(from))
 	if err != nil {
-		return nil, fmt.Errorf("report findings: %w", err)
+		return fmt.Errorf("report findings: %w", err)
 	}
 	defer rows.Close()
-	var out []report.Finding
+	// Hosts that share a package set share their findings' package names:
+	// keep one copy of each.
+	names := map[string]string{}
+	var pkg, cves sql.RawBytes
+	var flags, first int64
+	var due, fixed sql.NullInt64
+	var dueT, fixedT, kevT time.Time
 	for rows.Next() {
 		var f report.Finding
-		var sev, state, cves string
-		var cvss float64
-		var approved, excepted, kev int
-		var first int64
-		var due, fixed sql.NullInt64
-		if err := rows.Scan(&f.HostID, &f.Package, &sev, &cvss, &state, &approved, &excepted, &first, &due, &fixed, &kev, &cves); err != nil {
-			return nil, fmt.Errorf("report findings: %w", err)
+		if err := rows.Scan(&f.HostID, &pkg, &flags, &first, &due, &fixed, &cves); err != nil {
+			return fmt.Errorf("report findings: %w", err)
 		}
-		f.Severity = patchwave.EffectiveSeverity(patchwave.Finding{Severity: patchwave.Severity(sev), CVSS: cvss})
-		f.State, f.Required, f.Excepted = patchwave.FindingState(state), approved != 0, excepted != 0
-		f.FirstSeen, f.Due, f.FixedAt = fromMS(first), fromNullMS(due), fromNullMS(fixed)
-		if kev != 0 {
-			f.KEV = true
+		name, ok := names[string(pkg)]
+		if !ok {
+			name = string(pkg)
+			names[name] = name
+		}
+		f.Package = name
+		f.Severity, f.State = reportSeverities[flags&7], reportStates[(flags>>3)&7]
+		f.Required, f.Excepted, f.KEV = flags&64 != 0, flags&128 != 0, flags&256 != 0
+		f.FirstSeen = fromMS(first)
+		// fn does not keep the finding: the times can live outside the loop.
+		if due.Valid {
+			dueT = fromMS(due.Int64)
+			f.Due = &dueT
+		}
+		if fixed.Valid {
+			fixedT = fromMS(fixed.Int64)
+			f.FixedAt = &fixedT
+		}
+		if f.KEV {
 			var ids []string
-			_ = json.Unmarshal([]byte(cves), &ids)
+			_ = json.Unmarshal(cves, &ids)
 			for _, id := range ids {
 				k, ok := kevs[id]
 				if !ok {
 					continue
 				}
-				if f.KEVDue == nil || k.DueDate.Before(*f.KEVDue) {
-					d := k.DueDate
-					f.KEVDue = &d
+				if f.KEVDue == nil || k.DueDate.Before(kevT) {
+					kevT = k.DueDate
+					f.KEVDue = &kevT
 				}
 				f.Ransomware = f.Ransomware || k.Ransomware
 			}
 		}
-		out = append(out, f)
+		fn(f)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 func (s *Store) reportTasks(ctx context.Context, from time.Time, releaseID int64) ([]report.Task, error) {
