@@ -66,7 +66,7 @@ func TestImportRules(t *testing.T) {
 			continue
 		}
 		for _, d := range deps[pkg] {
-			if d == "database/sql" && !slices.Contains([]string{"store", "store/storetest", "server", "cli", "bench", "api", "sched"}, strings.TrimPrefix(pkg, mod+"/internal/")) {
+			if d == "database/sql" && !slices.Contains([]string{"store", "store/storetest", "server", "cli", "bench", "api", "sched", "notify"}, strings.TrimPrefix(pkg, mod+"/internal/")) {
 				t.Errorf("%s imports database/sql directly", pkg)
 			}
 		}
