@@ -119,6 +119,7 @@ type Server struct {
 	follow     *sched.Follow
 	outbox     *notify.Worker
 	waiters    *api.Waiters
+	limits     *api.Limits
 	httpClient *http.Client
 
 	stop context.CancelFunc
@@ -171,7 +172,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.RolloutInterval > 0 {
 		s.driver.Interval = cfg.RolloutInterval
 	}
-	s.api = api.New(api.Config{Store: st, Logger: log, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics,
+	s.limits = api.NewLimits()
+	s.limits.Log = log
+	s.api = api.New(api.Config{Store: st, Logger: log, Limits: s.limits, CheckinInterval: cfg.CheckinInterval, Seen: s.seen, Metrics: s.metrics,
 		Feeds: feeds{s}, OnInventory: s.assessor.hostChanged, PolicyChanged: s.assessor.requestAll, RolloutChanged: s.driver.Wake,
 		Location: cfg.Location, TaskKey: taskKey, Waiters: s.waiters, AgentWait: cfg.AgentWait})
 	s.handler = s.routes()
@@ -401,7 +404,7 @@ type backend struct{ s *Server }
 const SessionTTL = 12 * time.Hour
 
 func (b backend) Login(ctx context.Context, name, password string) (string, patchwave.User, error) {
-	u, err := api.CheckLogin(ctx, b.s.store, name, password)
+	u, err := api.CheckLogin(ctx, b.s.store, b.s.limits, name, password, "")
 	if err != nil {
 		return "", u, err
 	}
