@@ -37,7 +37,7 @@ func startServerCmd(tb testing.TB, bin string, extra ...string) (string, *exec.C
 	tb.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	var log bytes.Buffer
 	sc := bufio.NewScanner(stderr)
-	urlRE := regexp.MustCompile(`url=(http://\S+)`)
+	urlRE := regexp.MustCompile(`url=(https?://\S+)`)
 	for sc.Scan() {
 		log.WriteString(sc.Text() + "\n")
 		if m := urlRE.FindStringSubmatch(sc.Text()); m != nil {

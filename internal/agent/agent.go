@@ -27,6 +27,7 @@ import (
 	"github.com/patchwave/patchwave/internal/client"
 	"github.com/patchwave/patchwave/internal/osinfo"
 	"github.com/patchwave/patchwave/internal/pkgmgr"
+	"github.com/patchwave/patchwave/internal/tlsca"
 )
 
 // Config is how the agent is run; the command line fills it from its flags.
@@ -60,6 +61,12 @@ type Config struct {
 	// NoWait turns off the long poll between check-ins: new tasks then
 	// wait for the next check-in.
 	NoWait bool
+	// CAFile and CAFingerprint say which CA the server's certificate
+	// must chain to when the agent enrolls (a PEM file, or the SHA-256
+	// the server logs with --tls-auto); that CA is pinned in the state,
+	// and from then on no other is trusted. With neither, the system's
+	// roots are trusted at enrollment, and nothing is pinned.
+	CAFile, CAFingerprint string
 }
 
 // Report says what one check-in did.
@@ -141,6 +148,7 @@ type agent struct {
 	rescan   bool            // a task changed what is installed: check in again
 	noWait   bool            // the server takes no long polls
 	lastDue  time.Time       // when a long poll last said a task is due
+	pin      *pin            // what the server's TLS certificate must chain to
 }
 
 // minDueGap is the least time between two check-ins a long poll asks for.
@@ -170,6 +178,16 @@ func newAgent(cfg Config) (*agent, error) {
 	next := hc.Transport
 	if next == nil {
 		next = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	pin, err := newPin(cfg.CAFile, cfg.CAFingerprint)
+	if err != nil {
+		return nil, err
+	}
+	a.pin = pin
+	if tr, ok := next.(*http.Transport); ok {
+		tr = tr.Clone()
+		tr.TLSClientConfig = pin.config()
+		next = tr
 	}
 	a.retry = &retryAfter{next: next}
 	hc.Transport = a.retry
@@ -211,6 +229,11 @@ func (a *agent) ensureState(ctx context.Context) (enrolled bool, err error) {
 		}
 		if s.Server == "" {
 			return false, permanent{fmt.Errorf("agent: no server URL given and none in %s", StateFile)}
+		}
+		if len(s.CA) > 0 {
+			if err := a.pin.setPinned(s.CA); err != nil {
+				return false, permanent{err}
+			}
 		}
 		a.state = s
 		return false, nil
@@ -263,6 +286,11 @@ func (a *agent) enroll(ctx context.Context) error {
 		EnrolledAt: time.Now().UTC().Truncate(time.Second),
 		Interval:   resp.CheckinInterval,
 		ServerKey:  resp.ServerKey,
+	}
+	if ca := a.pin.toPin(); ca != nil && strings.HasPrefix(a.cfg.Server, "https://") {
+		s.CA = ca.Raw
+		_ = a.pin.setPinned(ca.Raw) // parsed already: cannot fail
+		a.log.Info("pinned the server's CA", "ca", tlsca.Fingerprint(ca))
 	}
 	if len(s.ServerKey) == 0 {
 		a.log.Warn("the server sent no task-signing key: this agent will refuse every task", "server", a.cfg.Server)

@@ -52,6 +52,9 @@ type State struct {
 	ServerKey []byte `json:"server_key,omitempty"`
 	// Wait is how long the server last invited long polls for, in seconds.
 	Wait int `json:"wait,omitempty"`
+	// CA is the certificate (DER) of the CA pinned at enrollment: the
+	// server's TLS certificate must chain to it, and to nothing else.
+	CA []byte `json:"ca,omitempty"`
 }
 
 // LoadState reads StateDir/agent.json. A missing file gives an error that

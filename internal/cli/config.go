@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/patchwave/patchwave/internal/client"
+	"github.com/patchwave/patchwave/internal/tlsca"
 )
 
 // The environment variables that override the saved connection.
@@ -128,9 +131,34 @@ func (e env) connect() (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := e.newClient(server, token)
+	if err != nil {
+		return nil, err
+	}
+	c.OnWarning = func(msg string) { fmt.Fprintf(e.stderr, "patchwave: warning: %s\n", msg) }
+	return c, nil
+}
+
+// envCAFile names a CA certificate (PEM) the CLI trusts alone, for a
+// server with its own CA (--tls-auto).
+const envCAFile = "PATCHWAVE_CA_FILE"
+
+// newClient returns a client of server, trusting only the CA of
+// PATCHWAVE_CA_FILE when it is set.
+func (e env) newClient(server, token string) (*client.Client, error) {
 	c := client.New(server, token)
 	c.UserAgent = "patchwave-cli/" + programVersion()
-	c.OnWarning = func(msg string) { fmt.Fprintf(e.stderr, "patchwave: warning: %s\n", msg) }
+	if f := e.getenv(envCAFile); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", envCAFile, err)
+		}
+		ca, err := tlsca.ParseCertPEM(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", envCAFile, f, err)
+		}
+		c = c.WithHTTPClient(&http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{TLSClientConfig: tlsca.PinnedConfig(ca), Proxy: http.ProxyFromEnvironment}})
+	}
 	return c, nil
 }
 

@@ -52,8 +52,10 @@ func runLogin(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := client.New(*server, "")
-	c.UserAgent = "patchwave-cli/" + programVersion()
+	c, err := e.newClient(*server, "")
+	if err != nil {
+		return err
+	}
 	res, err := c.Login(ctx, *user, password)
 	if patchwave.ErrorCode(err) == patchwave.EUnauthorized {
 		// Not the "log in again" hint errorMessage adds to other commands.
@@ -103,9 +105,9 @@ func runLogout(ctx context.Context, e env, args []string) error {
 	}
 	revoked := false
 	if saved.Server != "" && saved.Token != "" && checkServerURL(saved.Server) == nil {
-		c := client.New(saved.Server, saved.Token)
-		c.UserAgent = "patchwave-cli/" + programVersion()
-		revoked = revokeOwnToken(ctx, c, saved)
+		if c, err := e.newClient(saved.Server, saved.Token); err == nil {
+			revoked = revokeOwnToken(ctx, c, saved)
+		}
 	}
 	if _, err := e.removeLogin(); err != nil {
 		return err

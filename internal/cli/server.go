@@ -51,6 +51,8 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 	v.StringVar(&cfg.Database, "database", e.getenv("PATCHWAVE_DATABASE"), "PostgreSQL URL (postgres://...); empty for SQLite in --data-dir (env PATCHWAVE_DATABASE)")
 	v.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM)")
 	v.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	v.BoolVar(&cfg.TLSAuto, "tls-auto", false, "be your own CA: make a CA and a server certificate under --data-dir/tls on the first start, and log the CA fingerprint agents pin")
+	tlsHosts := v.String("tls-hosts", "", "with --tls-auto, the comma-separated names and addresses of the server certificate (default: this machine's name, localhost, the loopback addresses)")
 	v.DurationVar(&cfg.CheckinInterval, "checkin-interval", time.Hour, "how often agents check in")
 	v.DurationVar(&cfg.StaleAfter, "stale-after", 72*time.Hour, "a managed host not seen for this long is stale")
 	zone := v.String("time-zone", cmp.Or(e.getenv("PATCHWAVE_TIME_ZONE"), "UTC"),
@@ -72,6 +74,12 @@ password from PATCHWAVE_ADMIN_PASSWORD or else a generated one printed once in t
 		return v.usageErrorf("--time-zone: %s", err)
 	}
 	cfg.AdminPassword = e.getenv("PATCHWAVE_ADMIN_PASSWORD")
+	if *tlsHosts != "" {
+		if !cfg.TLSAuto {
+			return v.usageErrorf("--tls-hosts goes with --tls-auto")
+		}
+		cfg.TLSHosts = splitList(*tlsHosts)
+	}
 	if *printConfig {
 		return writeJSON(e.stdout, effectiveConfig(cfg, *logFormat, *logLevel))
 	}
@@ -100,7 +108,7 @@ func effectiveConfig(cfg server.Config, logFormat, logLevel string) map[string]a
 	}
 	return map[string]any{
 		"listen": cfg.Listen, "data_dir": cfg.DataDir, "database": db,
-		"tls_cert": cfg.TLSCert, "tls_key": cfg.TLSKey, "tls": cfg.TLSCert != "",
+		"tls_cert": cfg.TLSCert, "tls_key": cfg.TLSKey, "tls": cfg.TLSCert != "" || cfg.TLSAuto, "tls_auto": cfg.TLSAuto, "tls_hosts": cfg.TLSHosts,
 		"checkin_interval": cfg.CheckinInterval.String(), "stale_after": cfg.StaleAfter.String(),
 		"time_zone": cfg.Location.String(), "rollout_interval": cfg.RolloutInterval.String(),
 		"no_rollouts": cfg.NoRollouts, "agent_wait": cfg.AgentWait.String(),
@@ -154,6 +162,8 @@ resumes a task and results wait on disk until the server has them.`,
 	v.DurationVar(&cfg.Interval, "interval", time.Hour, "check-in interval until the server sets one")
 	settings := v.String("config", "", "the agent's settings `file` (JSON): hooks, health checks, pre-check limits, reboot command")
 	v.BoolVar(&cfg.NoWait, "no-wait", false, "do not long-poll for new tasks between check-ins")
+	v.StringVar(&cfg.CAFingerprint, "ca-fingerprint", e.getenv("PATCHWAVE_CA_FINGERPRINT"), "at enrollment, the `sha256:...` fingerprint of the server's CA (logged by a server with --tls-auto); the CA is then pinned (env PATCHWAVE_CA_FINGERPRINT)")
+	v.StringVar(&cfg.CAFile, "ca-file", "", "at enrollment, the server's CA certificate `file` (PEM), to pin")
 	logFormat := v.String("log-format", "text", "log format: text or json")
 	logLevel := v.String("log-level", "info", "log level: debug, info, warn or error")
 	if _, err := v.parse(args); err != nil {

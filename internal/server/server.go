@@ -14,7 +14,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/patchwave/patchwave/internal/plan"
 	"github.com/patchwave/patchwave/internal/sched"
 	"github.com/patchwave/patchwave/internal/store"
+	"github.com/patchwave/patchwave/internal/tlsca"
 	"github.com/patchwave/patchwave/internal/web"
 )
 
@@ -40,6 +43,12 @@ type Config struct {
 	AdminPassword string
 	// TLSCert and TLSKey are PEM files; without them the server speaks plain HTTP.
 	TLSCert, TLSKey string
+	// TLSAuto makes the server its own certificate authority: on the
+	// first start it creates a CA and a server certificate for TLSHosts
+	// under DataDir/tls (made again before it expires), and logs the
+	// CA's fingerprint for agents to pin.
+	TLSAuto  bool
+	TLSHosts []string
 	// CheckinInterval is how often agents are told to check in.
 	CheckinInterval time.Duration
 	// StaleAfter is how long a host may go unseen before it is stale.
@@ -83,6 +92,9 @@ func (c *Config) Defaults() {
 
 // Validate checks c after Defaults.
 func (c *Config) Validate() error {
+	if c.TLSAuto && c.TLSCert != "" {
+		return errors.New("give either --tls-auto or --tls-cert and --tls-key, not both")
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("config: --tls-cert and --tls-key go together")
 	}
@@ -273,7 +285,7 @@ func (s *Server) routes() http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", s.metrics.Handler(s.gauges))
-	mux.Handle("/", web.New(backend{s}, s.log, s.cfg.TLSCert != ""))
+	mux.Handle("/", web.New(backend{s}, s.log, s.cfg.TLSCert != "" || s.cfg.TLSAuto))
 	return mux
 }
 
@@ -339,6 +351,26 @@ func (s *Server) Close() error {
 	return s.store.Close()
 }
 
+// listenHost is the host part of a listen address.
+func listenHost(addr string) string {
+	host, _, _ := net.SplitHostPort(addr)
+	return host
+}
+
+// defaultTLSHosts are the names of the server's own certificate when
+// none are given: this machine's name, localhost, the loopback
+// addresses, and the listen address when it names one.
+func defaultTLSHosts(listen string) []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if name, err := os.Hostname(); err == nil && name != "" {
+		hosts = append([]string{name}, hosts...)
+	}
+	if h := listenHost(listen); h != "" && h != "0.0.0.0" && h != "::" && !slices.Contains(hosts, h) {
+		hosts = append(hosts, h)
+	}
+	return hosts
+}
+
 // ListenAndServe serves until ctx is done, then shuts down gracefully.
 // ready, when not nil, receives the address once the server listens.
 func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) error {
@@ -356,17 +388,32 @@ func (s *Server) ListenAndServe(ctx context.Context, ready func(addr string)) er
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	scheme := "http"
-	if s.cfg.TLSCert != "" {
+	switch {
+	case s.cfg.TLSAuto:
+		hosts := s.cfg.TLSHosts
+		if len(hosts) == 0 {
+			hosts = defaultTLSHosts(s.cfg.Listen)
+		}
+		cert, fp, err := tlsca.Ensure(filepath.Join(s.cfg.DataDir, "tls"), hosts, time.Now())
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		s.log.Info("serving TLS with the server's own CA: agents enroll with --ca-fingerprint "+fp, "ca", filepath.Join(s.cfg.DataDir, "tls", tlsca.CAFile), "hosts", strings.Join(hosts, ","))
+		hs.TLSConfig = tlsca.ServerConfig(cert)
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	case s.cfg.TLSCert != "":
 		cert, err := tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("tls: %w", err)
 		}
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		hs.TLSConfig = tlsca.ServerConfig(cert)
 		ln = tls.NewListener(ln, hs.TLSConfig)
 		scheme = "https"
-	} else if host, _, _ := net.SplitHostPort(s.cfg.Listen); !isLoopback(host) {
-		s.log.Warn("serving plain HTTP on a non-loopback address: agent credentials and passwords cross the network in clear; use --tls-cert and --tls-key", "listen", s.cfg.Listen)
+	case !isLoopback(listenHost(s.cfg.Listen)):
+		s.log.Warn("serving plain HTTP on a non-loopback address: agent credentials and passwords cross the network in clear; use --tls-auto, or --tls-cert and --tls-key", "listen", s.cfg.Listen)
 	}
 	addr := scheme + "://" + ln.Addr().String()
 	s.log.Info("patchwave server listening", "url", addr, "database", string(s.store.Dialect()))
