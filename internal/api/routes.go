@@ -6,6 +6,7 @@ import (
 	"github.com/patchwave/patchwave"
 	"github.com/patchwave/patchwave/internal/report"
 	"github.com/patchwave/patchwave/internal/store"
+	"github.com/patchwave/patchwave/internal/ticket"
 )
 
 // route is one API endpoint: the table drives the mux, authentication and
@@ -75,10 +76,10 @@ func (a *API) table() []route {
 		{method: "GET", path: "/api/v1/audit/verify", summary: "Walk the audit hash chain and name the first broken link; with head_id and head from an earlier run, also prove nothing was cut off the end", auth: authUser, out: auditVerification{}, query: []string{"head_id", "head"}, h: a.verifyAudit},
 		{method: "GET", path: "/api/v1/audit/export", summary: "The audit trail of a date range (from, to: dates or RFC 3339 times) in id order, as JSON, JSON lines or CSV, streamed", auth: authUser, out: auditList{}, query: []string{"from", "to", "format"}, h: a.exportAudit},
 
-		{method: "GET", path: "/api/v1/reports/compliance", summary: "The monthly compliance report (month=2026-11, the current month by default) as JSON, CSV or an HTML page with charts", auth: authUser, out: report.Report{}, query: []string{"month", "format"}, h: a.reportCompliance},
+		{method: "GET", path: "/api/v1/reports/compliance", summary: "The monthly compliance report (month=2026-11, the current month by default) as JSON, CSV, an HTML page with charts or PDF", auth: authUser, out: report.Report{}, query: []string{"month", "format"}, h: a.reportCompliance},
 		{method: "POST", path: "/api/v1/releases/{release}/evidence", summary: "A signed evidence bundle of a release (tar.gz): frozen patch sets, approvals, wave events, task results, exceptions in force and final compliance, with a manifest of SHA-256 hashes signed with Ed25519", auth: authUser, h: a.exportEvidence},
 		{method: "GET", path: "/api/v1/evidence/key", summary: "The public key evidence bundles are signed with, to verify them offline", auth: authUser, out: evidenceKeyT{}, h: a.evidenceKey},
-		{method: "GET", path: "/api/v1/reports/releases/{release}", summary: "A release's report: its waves and its hosts' metrics, as JSON, CSV or HTML", auth: authUser, out: report.Report{}, query: []string{"format"}, h: a.reportRelease},
+		{method: "GET", path: "/api/v1/reports/releases/{release}", summary: "A release's report: its waves and its hosts' metrics, as JSON, CSV, HTML or PDF", auth: authUser, out: report.Report{}, query: []string{"format"}, h: a.reportRelease},
 
 		{method: "GET", path: "/api/v1/findings", summary: "Open findings across the fleet, filtered and paginated (sort=risk: highest risk first, after= is then an offset)", auth: authUser, out: findingList{}, query: []string{"host", "site", "tier", "severity", "kev", "cve", "advisory", "package", "has_fix", "state", "sla", "excepted", "sort", "after", "limit"}, h: a.listFindings},
 		{method: "GET", path: "/api/v1/hosts/{host}/findings", summary: "A host's findings: missing patches and unfixed vulnerabilities", auth: authUser, out: findingList{}, query: []string{"severity", "kev", "has_fix", "state"}, h: a.hostFindings},
@@ -146,6 +147,23 @@ func (a *API) table() []route {
 		{method: "GET", path: "/api/v1/tasks/{id}", summary: "One task with the agent's report: versions before and after, hooks, checks, output", auth: authUser, out: patchwave.Task{}, h: a.getTask},
 		{method: "POST", path: "/api/v1/agent/wait", summary: "An agent's long poll: answers as soon as a task is due, or after the timeout", auth: authAgent, in: patchwave.WaitRequest{}, out: patchwave.WaitResponse{}, h: a.waitForTasks},
 		{method: "POST", path: "/api/v1/agent/results", summary: "An agent reports its tasks' progress and results (idempotent by task and attempt)", auth: authAgent, in: patchwave.TaskResults{}, out: patchwave.TaskResultsResponse{}, h: a.taskResults},
+
+		{method: "GET", path: "/api/v1/tickets", summary: "Follow-up tickets of failed tasks (default: open and acknowledged ones; state=… or all=true for others)", auth: authUser, out: ticketList{}, query: []string{"state", "all", "severity", "site", "host", "queue", "assignee", "after", "limit"}, h: a.listTickets},
+		{method: "GET", path: "/api/v1/tickets/{id}", summary: "One ticket with its history, its task's output and the troubleshooting guide that matches", auth: authUser, out: ticket.Ticket{}, h: a.getTicket},
+		{method: "POST", path: "/api/v1/tickets/{id}/ack", summary: "Acknowledge a ticket: somebody is on it, it escalates no further", auth: authUser, in: ticketAction{}, out: ticket.Ticket{}, h: a.ticketAct(ticket.Acknowledged)},
+		{method: "POST", path: "/api/v1/tickets/{id}/resolve", summary: "Resolve a ticket by hand (tickets also resolve themselves when the host's task succeeds)", auth: authUser, in: ticketAction{}, out: ticket.Ticket{}, h: a.ticketAct(ticket.Resolved)},
+		{method: "POST", path: "/api/v1/tickets/{id}/wont-fix", summary: "Close a ticket as won't fix, with a comment saying why", auth: authUser, in: ticketAction{}, out: ticket.Ticket{}, h: a.ticketAct(ticket.WontFix)},
+		{method: "POST", path: "/api/v1/tickets/{id}/reopen", summary: "Open a resolved or won't-fix ticket again", auth: authUser, in: ticketAction{}, out: ticket.Ticket{}, h: a.ticketAct(ticket.Open)},
+		{method: "POST", path: "/api/v1/tickets/{id}/comments", summary: "Comment on a ticket", auth: authUser, in: ticketAction{}, out: ticket.Ticket{}, h: a.ticketAct("")},
+		{method: "GET", path: "/api/v1/ticket-policy", summary: "How tickets are routed (site and tier → assignee or queue) and escalated", auth: authUser, out: ticket.Policy{}, h: a.getTicketPolicy},
+		{method: "PUT", path: "/api/v1/ticket-policy", summary: "Replace the ticket routing and escalation policy (admins, operators)", auth: authUser, in: ticket.Policy{}, out: ticket.Policy{}, h: a.putTicketPolicy},
+		{method: "GET", path: "/api/v1/guides", summary: "Troubleshooting guides: operators' first, then the built-in ones", auth: authUser, out: guideList{}, h: a.listGuides},
+		{method: "POST", path: "/api/v1/guides", summary: "Add a troubleshooting guide: a failure pattern (RE2 regexp) and remediation steps (admins, operators)", auth: authUser, in: ticket.Guide{}, out: ticket.Guide{}, status: http.StatusCreated, h: a.createGuide},
+		{method: "DELETE", path: "/api/v1/guides/{name}", summary: "Delete an operator's troubleshooting guide", auth: authUser, status: http.StatusNoContent, h: a.deleteGuide},
+		{method: "GET", path: "/api/v1/notifications/channels", summary: "Notification channels, secrets redacted (admins, operators)", auth: authUser, out: channelList{}, h: a.listChannels},
+		{method: "POST", path: "/api/v1/notifications/channels", summary: "Add a notification channel: webhook, slack, teams or email (admins, operators)", auth: authUser, in: channelT{}, out: channelT{}, status: http.StatusCreated, h: a.createChannel},
+		{method: "DELETE", path: "/api/v1/notifications/channels/{name}", summary: "Delete a notification channel and its undelivered notices", auth: authUser, status: http.StatusNoContent, h: a.deleteChannel},
+		{method: "GET", path: "/api/v1/notifications/outbox", summary: "The notification outbox: counts by channel and state, and the undelivered notices (dead letters included)", auth: authUser, out: outboxT{}, query: []string{"state", "limit"}, h: a.getOutbox},
 
 		{method: "GET", path: "/api/v1/openapi.json", summary: "This document", auth: authNone, h: a.openapi},
 	}

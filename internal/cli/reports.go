@@ -28,7 +28,7 @@ type reportFlags struct {
 
 func addReportFlags(v *verbFlags) reportFlags {
 	return reportFlags{
-		format: v.String("format", "", "`format`: text (a summary, the default on a terminal), json, csv or html; by default the file's extension decides"),
+		format: v.String("format", "", "`format`: text (a summary, the default on a terminal), json, csv, html or pdf; by default the file's extension decides"),
 		out:    v.String("o", "", "write to this `file` instead of standard output (-o json prints JSON)"),
 	}
 }
@@ -53,6 +53,8 @@ func (f reportFlags) resolve(v *verbFlags) (format, file string, err error) {
 			format = "csv"
 		case ".html", ".htm":
 			format = "html"
+		case ".pdf":
+			format = "pdf"
 		default:
 			format = "json"
 		}
@@ -63,10 +65,10 @@ func (f reportFlags) resolve(v *verbFlags) (format, file string, err error) {
 			return "", "", v.usageErrorf("--format text prints to the terminal: leave out -o, or ask for json, csv or html")
 		}
 		return "", "", nil
-	case "json", "csv", "html":
+	case "json", "csv", "html", "pdf":
 		return format, file, nil
 	}
-	return "", "", v.usageErrorf("--format %q is not text, json, csv or html", format)
+	return "", "", v.usageErrorf("--format %q is not text, json, csv, html or pdf", format)
 }
 
 func runReportsCompliance(ctx context.Context, e env, args []string) error {
@@ -77,7 +79,8 @@ end-of-life systems, with the daily trend. Each figure states its definition,
 as-of time and denominator. Excepted findings stay in every denominator.`,
 		`patchwave reports compliance
 patchwave reports compliance --month 2026-11 --format csv -o report.csv
-patchwave reports compliance --month 2026-11 -o report.html`)
+patchwave reports compliance --month 2026-11 -o report.html
+patchwave reports compliance --month 2026-11 -o report.pdf`)
 	month := v.String("month", "", "the `month`, like 2026-11 (default: the current one)")
 	rf := addReportFlags(v)
 	if _, err := v.parse(args); err != nil {

@@ -35,6 +35,11 @@ func TestReportsCommands(t *testing.T) {
 	if b, _ := os.ReadFile(htmlFile); !strings.Contains(string(b), "<svg") {
 		t.Errorf("HTML file has no chart: %.200s", b)
 	}
+	pdfFile := filepath.Join(dir, "report.pdf")
+	te.ok(t, "", "reports", "compliance", "-o", pdfFile)
+	if b, _ := os.ReadFile(pdfFile); !strings.HasPrefix(string(b), "%PDF-1.4") || !strings.HasSuffix(string(b), "%%EOF\n") {
+		t.Errorf("PDF file: %.40q", b)
+	}
 	if out := te.ok(t, "", "reports", "compliance", "-o", "json"); !strings.Contains(out, `"kind": "compliance"`) {
 		t.Errorf("-o json: %.200s", out)
 	}
@@ -47,7 +52,7 @@ func TestReportsCommands(t *testing.T) {
 		want string
 	}{
 		{[]string{"reports", "compliance", "--month", "2026-13"}, "not like 2026-11"},
-		{[]string{"reports", "compliance", "--format", "pdf"}, `"pdf" is not text, json, csv or html`},
+		{[]string{"reports", "compliance", "--format", "docx"}, `"docx" is not text, json, csv, html or pdf`},
 		{[]string{"reports", "compliance", "--format", "text", "-o", "x.txt"}, "leave out -o"},
 		{[]string{"reports", "release"}, "missing RELEASE"},
 	} {

@@ -71,6 +71,7 @@ const (
 	FormatJSON = "json"
 	FormatCSV  = "csv"
 	FormatHTML = "html"
+	FormatPDF  = "pdf"
 )
 
 // ParseFormat checks a format name; empty means JSON.
@@ -78,10 +79,10 @@ func ParseFormat(s string) (string, error) {
 	switch s {
 	case "", FormatJSON:
 		return FormatJSON, nil
-	case FormatCSV, FormatHTML:
+	case FormatCSV, FormatHTML, FormatPDF:
 		return s, nil
 	}
-	return "", patchwave.Errorf(patchwave.EInvalid, "format %q is not json, csv or html", s)
+	return "", patchwave.Errorf(patchwave.EInvalid, "format %q is not json, csv, html or pdf", s)
 }
 
 // ContentType is the media type of a format.
@@ -91,6 +92,8 @@ func ContentType(format string) string {
 		return "text/csv; charset=utf-8"
 	case FormatHTML:
 		return "text/html; charset=utf-8"
+	case FormatPDF:
+		return "application/pdf"
 	}
 	return "application/json"
 }
@@ -102,10 +105,12 @@ func (r Report) Write(w io.Writer, format string) error {
 		return r.WriteCSV(w)
 	case FormatHTML:
 		return r.WriteHTML(w)
+	case FormatPDF:
+		return r.WritePDF(w)
 	case FormatJSON, "":
 		return r.WriteJSON(w)
 	}
-	return patchwave.Errorf(patchwave.EInvalid, "format %q is not json, csv or html", format)
+	return patchwave.Errorf(patchwave.EInvalid, "format %q is not json, csv, html or pdf", format)
 }
 
 // WriteJSON writes r as indented JSON.

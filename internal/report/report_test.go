@@ -122,7 +122,7 @@ func TestParseMonth(t *testing.T) {
 			t.Errorf("ParseMonth(%q) = %v, want an invalid-input error with an example", s, err)
 		}
 	}
-	for _, s := range []string{"pdf", "JSON", "json "} {
+	for _, s := range []string{"docx", "JSON", "json ", "PDF"} {
 		if _, err := ParseFormat(s); patchwave.ErrorCode(err) != patchwave.EInvalid {
 			t.Errorf("ParseFormat(%q) = %v", s, err)
 		}

@@ -63,6 +63,7 @@ func TestReportRoutes(t *testing.T) {
 		{"/api/v1/reports/compliance?month=" + month + "&format=json", "application/json", `"host_compliance"`},
 		{"/api/v1/reports/compliance?month=" + month + "&format=csv", "text/csv", "section,key,value,numerator,denominator,percent,detail"},
 		{"/api/v1/reports/compliance?month=" + month + "&format=html", "text/html", "<svg"},
+		{"/api/v1/reports/compliance?month=" + month + "&format=pdf", "application/pdf", "%PDF-1.4"},
 	} {
 		req, _ := http.NewRequest("GET", ts.URL+c.path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -85,7 +86,7 @@ func TestReportRoutes(t *testing.T) {
 		{"/api/v1/reports/compliance?month=" + strings.Repeat("9", 5000), 400, "is not like 2026-11"},
 		{"/api/v1/reports/compliance?month=%3Cscript%3E", 400, "is not like 2026-11"},
 		{"/api/v1/reports/compliance?month=2999-01", 400, "has not begun"},
-		{"/api/v1/reports/compliance?format=pdf", 400, `format "pdf" is not json, csv or html`},
+		{"/api/v1/reports/compliance?format=docx", 400, `format "docx" is not json, csv, html or pdf`},
 		{"/api/v1/reports/compliance?format=csv&format=html", 400, "format"},
 		{"/api/v1/reports/compliance?color=red", 400, "color"},
 		{"/api/v1/reports/releases/nope", 404, "not found"},
