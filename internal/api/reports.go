@@ -56,15 +56,19 @@ func ComplianceReport(ctx context.Context, st *store.Store, month string) (repor
 	if !from.Before(now) {
 		return report.Report{}, patchwave.Errorf(patchwave.EInvalid, "month %s has not begun yet (it is %s)", month, now.Format("2006-01"))
 	}
-	asOf := now
-	if to.Before(now) {
-		asOf = to.Add(-time.Millisecond)
-	}
-	m, err := ComplianceMetrics(ctx, st, store.ReportQuery{AsOf: asOf, From: from, To: to})
+	// Findings and hosts are kept as they are now, not as they were: the
+	// point-in-time figures are as of now, the flow figures cover the
+	// month, and the month's own compliance, day by day, is in the trend.
+	m, err := ComplianceMetrics(ctx, st, store.ReportQuery{AsOf: now, From: from, To: to})
 	if err != nil {
 		return report.Report{}, err
 	}
-	r := report.Report{Kind: report.KindCompliance, Title: "Compliance report " + month, Period: month, Metrics: m}
+	r := report.Report{Kind: report.KindCompliance, Title: "Compliance report " + month, Period: month, Metrics: m,
+		Notes: []string{"Point-in-time figures (compliance, breaches, KEV, exceptions, reboots) are as of the report time; " +
+			"time to patch, remediation within SLA and install success cover the month; the trend shows each day's compliance as it was recorded then."}}
+	if to.Before(now) {
+		r.Notes = append(r.Notes, fmt.Sprintf("The month is over: its last recorded day is the trend's last point (%s).", to.AddDate(0, 0, -1).Format(time.DateOnly)))
+	}
 	last := to.AddDate(0, 0, -1).Format(time.DateOnly)
 	if r.Trend, err = st.Snapshots(ctx, from.Format(time.DateOnly), last); err != nil {
 		return r, err

@@ -39,7 +39,8 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;p
 th{background:#f3f3f3}.num{text-align:right}.def{color:#555;font-size:12px}h2{margin-top:1.6em}
 </style></head><body>
 <h1>{{.Title}}</h1>
-{{with .Metrics}}<p>As of {{ts .AsOf}}; data as of {{ts .DataAsOf}}{{if not .From.IsZero}}; period {{ts .From}} to {{ts .To}}{{end}}.</p>
+{{range .Notes}}<p class="def">{{.}}</p>
+{{end}}{{with .Metrics}}<p>As of {{ts .AsOf}}; data as of {{ts .DataAsOf}}{{if not .From.IsZero}}; period {{ts .From}} to {{ts .To}}{{end}}.</p>
 <h2>Summary</h2>
 <table><tr><th>Metric</th><th class="num">%</th><th class="num">Numerator</th><th class="num">Denominator</th><th>Definition</th></tr>
 {{range $q := $.Ratios}}<tr><td>{{$q.Name}}</td><td class="num">{{$q.Percent}}</td><td class="num">{{$q.Numerator}}</td><td class="num">{{$q.Denominator}}</td><td class="def">{{$q.Definition}}</td></tr>

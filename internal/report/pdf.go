@@ -18,6 +18,17 @@ func (r Report) WritePDF(w io.Writer) error {
 	m := r.Metrics
 	p.text(16, true, r.Title)
 	p.text(9, false, fmt.Sprintf("As of %s; data as of %s.", pdfTime(m.AsOf), pdfTime(m.DataAsOf)))
+	for _, n := range r.Notes {
+		for len(n) > 150 {
+			i := strings.LastIndexByte(n[:150], ' ')
+			if i <= 0 {
+				i = 150
+			}
+			p.text(7, false, n[:i])
+			n = n[i:]
+		}
+		p.text(7, false, n)
+	}
 	p.gap(6)
 	p.text(12, true, "Summary")
 	for _, q := range r.Ratios() {

@@ -31,6 +31,8 @@ type Report struct {
 	// Previous is the last one of the month before, when there is one.
 	Trend    []Snapshot `json:"trend"`
 	Previous *Snapshot  `json:"previous,omitempty"`
+	// Notes say how to read the report.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // ReleaseInfo is what a release report says about its release.
@@ -156,6 +158,9 @@ func (r Report) WriteCSV(w io.Writer) error {
 	row("report", "data_as_of", ts(m.DataAsOf), "", "", "", "newest check-in or assessment")
 	row("report", "from", ts(m.From), "", "", "", "")
 	row("report", "to", ts(m.To), "", "", "", "")
+	for _, n := range r.Notes {
+		row("report", "note", "", "", "", "", n)
+	}
 	for _, q := range r.Ratios() {
 		row("metric", q.Name, ftoa(q.Percent), itoa(q.Numerator), itoa(q.Denominator), ftoa(q.Percent), q.Definition)
 	}

@@ -21,6 +21,7 @@ func sample() Report {
 	m := Compute(fleet())
 	prev := Snapshot{Day: "2026-10-31", Hosts: 6, Compliant: 1}
 	return Report{Kind: KindCompliance, Title: "Compliance report 2026-11", Period: "2026-11", Metrics: m, Previous: &prev,
+		Notes: []string{"Point-in-time figures are as of the report time; the trend shows each day as recorded (a note, with <markup> & a long tail of words to wrap over the width of the page in the PDF rendering, which cuts lines of about 150 bytes)."},
 		Trend: []Snapshot{{Day: "2026-11-01", Hosts: 7, Compliant: 1}, {Day: "2026-11-15", Hosts: 7, Compliant: 2, Breaches: 3}, SnapshotOf(m)}}
 }
 
