@@ -81,6 +81,8 @@ func run(ctx context.Context, e env, args []string) int {
 		{"rollouts", "drive and watch releases moving through their waves", nounRunner("rollouts", rolloutVerbs())},
 		{"approvals", "approve or reject waves", nounRunner("approvals", approvalVerbs())},
 		{"tasks", "ask a host's agent for a scan, verify, rollback, reboot or hook; show task reports", nounRunner("tasks", taskVerbs())},
+		{"tickets", "follow-up tickets of failed tasks: list, show, ack, resolve, wont-fix, comment", nounRunner("tickets", ticketVerbs())},
+		{"notifications", "where ticket notices go (webhook, Slack, Teams, e-mail) and the outbox", nounRunner("notifications", notificationVerbs())},
 		{"reports", "compliance and release reports: JSON, CSV, HTML with charts", nounRunner("reports", reportVerbs())},
 		{"evidence", "signed evidence bundles of releases: export, key, verify offline", nounRunner("evidence", evidenceVerbs())},
 		{"server", "run the Patchwave server (API, web UI, schedulers)", runServer},

@@ -517,6 +517,7 @@ func checkGETResponses(t *testing.T) {
 		"/advisories/{id}": "/advisories/" + url.PathEscape(w.advisory),
 		"/exceptions/{id}": fmt.Sprintf("/exceptions/%d", w.exceptionID),
 		"/tasks/{id}":      fmt.Sprintf("/tasks/%d", w.taskID),
+		"/tickets/{id}":    fmt.Sprintf("/tickets/%d", w.ticketID),
 	}
 	query := map[string]string{"/api/v1/rollouts/{release}/explain": "?host=" + w.host}
 	checked := 0

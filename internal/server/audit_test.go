@@ -134,6 +134,7 @@ type walked struct {
 	host, release       string
 	advisory, baseline  string
 	exceptionID, taskID int64
+	ticketID            int64
 }
 
 func TestEveryMutationIsAudited(t *testing.T) {
@@ -256,6 +257,45 @@ func walkMutations(t *testing.T) walked {
 	w.call("POST", "/api/v1/rollouts/{release}/abort", ro+"/abort", "", `{"reason":"enough"}`, "rollout.abort", "admin")
 	w.call("POST", "/api/v1/releases/{release}/evidence", "/api/v1/releases/"+url.PathEscape(rel.Name)+"/evidence", "", "", "evidence.export", "admin")
 
+	// Follow-up: a failed task opens a ticket; people work it; channels,
+	// guides and the ticket policy.
+	var ticketID int64
+	if w.has("POST", "/api/v1/tickets/{id}/ack") {
+		var scan *patchwave.AgentTask
+		for i := range due.Tasks {
+			if due.Tasks[i].Kind == patchwave.TaskScan {
+				scan = &due.Tasks[i]
+			}
+		}
+		if scan == nil {
+			t.Fatalf("no scan task due on lab-01: %+v", due.Tasks)
+		}
+		failed, _ := json.Marshal(patchwave.TaskResults{Results: []patchwave.TaskResult{{TaskID: scan.ID, Attempt: scan.Attempt, State: patchwave.TaskFailed,
+			Error: "scan failed", Output: "E: Could not get lock /var/lib/dpkg/lock-frontend"}}})
+		w.call("POST", "/api/v1/agent/results", "/api/v1/agent/results", "", string(failed), "", "", enrolled.Credential)
+		if err := ts.Follow().Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, _, lb := call(t, "GET", ts.URL+"/api/v1/tickets", w.tok, "", nil)
+		var tl struct{ Tickets []struct{ ID int64 } }
+		if json.Unmarshal(lb, &tl); len(tl.Tickets) != 1 {
+			t.Fatalf("tickets after a failed scan: %s", lb)
+		}
+		ticketID = tl.Tickets[0].ID
+		tk := fmt.Sprintf("/api/v1/tickets/%d", ticketID)
+		w.call("POST", "/api/v1/notifications/channels", "/api/v1/notifications/channels", "", `{"name":"hook","kind":"webhook","config":{"url":"http://127.0.0.1:1/hook"}}`, "channel.create", "admin")
+		w.call("POST", "/api/v1/notifications/channels", "/api/v1/notifications/channels", "", `{"name":"spare","kind":"slack","config":{"url":"https://hooks.slack.example/x"}}`, "channel.create", "admin")
+		w.call("DELETE", "/api/v1/notifications/channels/{name}", "/api/v1/notifications/channels/spare", "", "", "channel.delete", "admin")
+		w.call("POST", "/api/v1/tickets/{id}/comments", tk+"/comments", "", `{"comment":"looking"}`, "ticket.comment", "admin")
+		w.call("POST", "/api/v1/tickets/{id}/ack", tk+"/ack", "", `{}`, "ticket.acknowledged", "admin")
+		w.call("POST", "/api/v1/tickets/{id}/resolve", tk+"/resolve", "", `{"comment":"lock freed"}`, "ticket.resolved", "admin")
+		w.call("POST", "/api/v1/tickets/{id}/reopen", tk+"/reopen", "", `{}`, "ticket.open", "admin")
+		w.call("POST", "/api/v1/tickets/{id}/wont-fix", tk+"/wont-fix", "", `{"comment":"lab host, retired"}`, "ticket.wont-fix", "admin")
+		w.call("PUT", "/api/v1/ticket-policy", "/api/v1/ticket-policy", "", `{"routes":[{"site":"paris","queue":"paris-ops"}],"escalations":[{"severity":"critical","after":"4h","to":"on-call"}]}`, "ticket-policy.put", "admin")
+		w.call("POST", "/api/v1/guides", "/api/v1/guides", "", `{"name":"our-mirror","title":"Our mirror is down","pattern":"mirror\\.internal","steps":["call the mirror team"]}`, "guide.create", "admin")
+		w.call("DELETE", "/api/v1/guides/{name}", "/api/v1/guides/our-mirror", "", "", "guide.delete", "admin")
+	}
+
 	// Last, the host's agent.
 	w.call("POST", "/api/v1/hosts/{host}/revoke", "/api/v1/hosts/lab-01/revoke", "", "", "host.revoke", "admin")
 
@@ -280,7 +320,7 @@ func walkMutations(t *testing.T) walked {
 	}
 	exID, _ := strconv.ParseInt(lastException, 10, 64)
 	return walked{ts: ts, token: w.tok, host: "lab-01", release: rel.Name, advisory: "DSA-5764-1", baseline: "all",
-		exceptionID: exID, taskID: due.Tasks[0].ID}
+		exceptionID: exID, taskID: due.Tasks[0].ID, ticketID: ticketID}
 }
 
 // TestWebLogoutIsAudited: signing out of the web UI is in the audit trail.
