@@ -90,6 +90,7 @@ func run(ctx context.Context, e env, args []string) int {
 		{"restore", "put a backup in place of the server's embedded database", runRestore},
 		{"agent", "run the agent on a host: enroll, check in, run tasks", runAgent},
 		{"bench", "load-test a server with simulated agents", runBench},
+		{"demo", "run a server with a simulated fleet and a release rolling out", runDemo},
 		{"assess", "match an inventory against advisories offline, without a server", runAssess},
 		{"version", "print the version of this program", runVersion},
 	}
