@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/patchwave/patchwave/internal/api"
+	"github.com/patchwave/patchwave/internal/report"
 )
 
 // snapshotTick is how often the snapshot loop looks whether today's
@@ -29,4 +30,12 @@ func (s *Server) snapshotLoop(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// ComplianceReport is the web UI's monthly report: the API's.
+func (b backend) ComplianceReport(ctx context.Context, month string) (report.Report, error) {
+	if month == "" {
+		month = b.s.store.Now().UTC().Format("2006-01")
+	}
+	return api.ComplianceReport(ctx, b.s.store, month)
 }

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/patchwave/patchwave"
+	"github.com/patchwave/patchwave/internal/report"
 )
 
 // Backend is what the web UI needs from the rest of the server.
@@ -109,6 +110,9 @@ type Backend interface {
 	// TimeZone is the organisation's time zone, in which release cycles
 	// fall and dates typed into forms are read.
 	TimeZone() *time.Location
+	// ComplianceReport returns the monthly compliance report of month
+	// (YYYY-MM; "" for the current month).
+	ComplianceReport(ctx context.Context, month string) (report.Report, error)
 }
 
 // CookieName is the name of the session cookie.
@@ -187,6 +191,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /releases/{release}/pause", h.handle(h.auth(h.postRolloutAction(actionPause))))
 	m.Handle("POST /releases/{release}/resume", h.handle(h.auth(h.postRolloutAction(actionResume))))
 	m.Handle("GET /calendar", h.handle(h.auth(h.getCalendar)))
+	m.Handle("GET /reports", h.handle(h.auth(h.getReports)))
 	m.Handle("GET /static/{file}", h.handle(h.getStatic))
 	m.Handle("GET /favicon.ico", h.handle(h.getFavicon))
 }
