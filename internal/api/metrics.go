@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,10 +50,29 @@ func (m *Metrics) request(route string, code int, d time.Duration) {
 	m.mu.Unlock()
 }
 
-// Gauge is a value read when metrics are scraped.
+// Gauge is a value read when metrics are scraped. Gauges of one name
+// come one after the other, with their labels (name, value pairs).
 type Gauge struct {
 	Name, Help string
+	Labels     []string
 	Value      float64
+}
+
+// labels writes {k="v",…} for pairs.
+func labels(pairs []string) string {
+	if len(pairs) < 2 {
+		return ""
+	}
+	b := []byte{'{'}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, pairs[i]...)
+		b = append(b, '=')
+		b = strconv.AppendQuote(b, pairs[i+1])
+	}
+	return string(append(b, '}'))
 }
 
 // Write writes the metrics in Prometheus' text format, with extra gauges.
@@ -64,8 +84,11 @@ func (m *Metrics) Write(w io.Writer, gauges []Gauge) {
 	counter("patchwave_inventory_reports_total", "Check-ins that carried facts or packages.", m.reports.Load())
 	counter("patchwave_enrollments_total", "Agents enrolled.", m.enrollments.Load())
 	counter("patchwave_enrollment_failures_total", "Enrollments refused.", m.enrollFailures.Load())
-	for _, g := range gauges {
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", g.Name, g.Help, g.Name, g.Name, g.Value)
+	for i, g := range gauges {
+		if i == 0 || gauges[i-1].Name != g.Name {
+			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", g.Name, g.Help, g.Name)
+		}
+		fmt.Fprintf(w, "%s%s %g\n", g.Name, labels(g.Labels), g.Value)
 	}
 	m.mu.Lock()
 	keys := make([]reqKey, 0, len(m.requests))

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -104,6 +106,24 @@ func TestDemo(t *testing.T) {
 	if done0 < 10 {
 		t.Errorf("only %d hosts done in the first four waves: %+v", done0, ro.Waves)
 	}
+	// The server's metrics tell the same story.
+	resp, err := http.Get(m[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`patchwave_hosts 24`, `patchwave_feed_age_seconds{feed="demo-advisories",kind="osv"}`,
+		`patchwave_rollout_tasks{release="` + m[2] + `",wave="0",state="succeeded"}`, "patchwave_rollout_driver_leader 1",
+		"# TYPE patchwave_rollout_driver_tick_seconds gauge", "patchwave_assessment_seconds"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if n := strings.Count(string(body), "# TYPE patchwave_rollout_tasks gauge"); n != 1 {
+		t.Errorf("patchwave_rollout_tasks declared %d times", n)
+	}
+
 	kev := true
 	fs, err := c.AllFindings(ctx, patchwave.FindingFilter{KEV: &kev})
 	if err != nil || len(fs) == 0 {

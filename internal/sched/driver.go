@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/patchwave/patchwave"
@@ -47,6 +48,12 @@ type Driver struct {
 	holder string
 	wake   chan struct{}
 
+	// For metrics: whether this replica holds the lease, and its last
+	// tick's duration and end.
+	leader               atomic.Bool
+	lastTick, lastTickAt atomic.Int64 // ns, unix ns
+	tickErrors           atomic.Int64
+
 	mu       sync.Mutex
 	hosts    map[int64]patchwave.Host
 	hostsAt  time.Time
@@ -62,6 +69,23 @@ func NewDriver(st *store.Store, log *slog.Logger) *Driver {
 	}
 	return &Driver{Store: st, Log: log, Interval: 15 * time.Second, HostRefresh: time.Minute, holder: hex.EncodeToString(b),
 		wake: make(chan struct{}, 1), released: map[int64]map[int][]plan.ReleaseHost{}}
+}
+
+// Stats are the driver's figures for metrics.
+type Stats struct {
+	Leader     bool          // this replica holds the driver's lease
+	LastTick   time.Duration // how long the last tick took
+	LastTickAt time.Time     // when it ended (zero: no tick yet)
+	TickErrors int64         // ticks that failed
+}
+
+// Stats returns the driver's figures.
+func (d *Driver) Stats() Stats {
+	st := Stats{Leader: d.leader.Load(), LastTick: time.Duration(d.lastTick.Load()), TickErrors: d.tickErrors.Load()}
+	if at := d.lastTickAt.Load(); at != 0 {
+		st.LastTickAt = time.Unix(0, at)
+	}
+	return st
 }
 
 // Wake asks for a tick now: after an approval, a resume, a result.
@@ -81,6 +105,7 @@ func (d *Driver) Run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			d.Log.Warn("rollout driver lease", "err", err)
 		}
+		d.leader.Store(ok)
 		if ok {
 			if err := d.Tick(ctx); err != nil && ctx.Err() == nil {
 				d.Log.Warn("rollout driver", "err", err)
@@ -100,6 +125,17 @@ func (d *Driver) Run(ctx context.Context) {
 
 // Tick drives every release whose rollout is not final one step.
 func (d *Driver) Tick(ctx context.Context) error {
+	start := time.Now()
+	err := d.tick(ctx)
+	if err != nil && ctx.Err() == nil {
+		d.tickErrors.Add(1)
+	}
+	d.lastTick.Store(time.Since(start).Nanoseconds())
+	d.lastTickAt.Store(time.Now().UnixNano())
+	return err
+}
+
+func (d *Driver) tick(ctx context.Context) error {
 	// Tasks people asked for outside rollouts expire too.
 	err := d.Store.Write(ctx, func(tx *store.Tx) error { _, _, err := tx.ExpireTasks(0); return err })
 	if err != nil {

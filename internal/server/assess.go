@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/patchwave/patchwave"
@@ -31,6 +32,9 @@ type assessor struct {
 	wake       chan struct{}
 	idle       chan struct{} // closed and replaced whenever the queue drains
 	running    bool
+
+	// For metrics: the last round's duration and end, failed rounds.
+	lastRun, lastRunAt, failures atomic.Int64
 }
 
 func newAssessor(s *Server) *assessor {
@@ -167,14 +171,20 @@ func (a *assessor) run(ctx context.Context) {
 		a.all, a.hosts, a.advisories, a.running = false, map[int64]bool{}, map[string]bool{}, true
 		a.pmu.Unlock()
 		var err error
+		start := time.Now()
 		switch {
 		case all:
 			err = a.assessAll(ctx)
 		case len(advs) > 0 || len(hosts) > 0:
 			err = a.assessSome(ctx, advs, hosts)
 		}
+		if all || len(advs) > 0 || len(hosts) > 0 {
+			a.lastRun.Store(time.Since(start).Nanoseconds())
+			a.lastRunAt.Store(time.Now().UnixNano())
+		}
 		if err != nil && ctx.Err() == nil {
 			a.s.log.Warn("assessment failed", "err", err)
+			a.failures.Add(1)
 		}
 		a.pmu.Lock()
 		a.running = false

@@ -303,6 +303,48 @@ func (s *Server) gauges() []api.Gauge {
 	if n, err := s.store.CountPackageSets(ctx); err == nil {
 		gs = append(gs, api.Gauge{Name: "patchwave_package_sets", Help: "Distinct package sets stored.", Value: float64(n)})
 	}
+	now := time.Now()
+	if fs, err := s.store.Feeds(ctx); err == nil {
+		for _, f := range fs {
+			age := -1.0 // never imported
+			if f.LastSuccess != nil {
+				age = now.Sub(*f.LastSuccess).Seconds()
+			}
+			gs = append(gs, api.Gauge{Name: "patchwave_feed_age_seconds", Help: "Time since each feed's last successful import (-1: never).",
+				Labels: []string{"feed", f.Name, "kind", f.Kind}, Value: age})
+		}
+		for _, f := range fs {
+			gs = append(gs, api.Gauge{Name: "patchwave_feed_records", Help: "Records each feed's last import held.",
+				Labels: []string{"feed", f.Name}, Value: float64(f.Records)})
+		}
+	}
+	if cs, err := s.store.LiveTaskCounts(ctx); err == nil {
+		for _, c := range cs {
+			gs = append(gs, api.Gauge{Name: "patchwave_rollout_tasks", Help: "Install tasks of the rollouts not over, by release, wave and state.",
+				Labels: []string{"release", c.Release, "wave", strconv.Itoa(c.Wave), "state", string(c.State)}, Value: float64(c.Count)})
+		}
+	}
+	if cs, err := s.store.OutboxCounts(ctx); err == nil {
+		for _, c := range cs {
+			gs = append(gs, api.Gauge{Name: "patchwave_outbox_notices", Help: "Notices in the outbox, by channel and state (pending is the backlog).",
+				Labels: []string{"channel", c.Channel, "state", c.State}, Value: float64(c.Count)})
+		}
+	}
+	st := s.driver.Stats()
+	leader := 0.0
+	if st.Leader {
+		leader = 1
+	}
+	gs = append(gs,
+		api.Gauge{Name: "patchwave_rollout_driver_leader", Help: "1 when this replica holds the rollout driver's lease.", Value: leader},
+		api.Gauge{Name: "patchwave_rollout_driver_tick_seconds", Help: "How long the rollout driver's last tick took.", Value: st.LastTick.Seconds()},
+		api.Gauge{Name: "patchwave_rollout_driver_tick_errors", Help: "Rollout driver ticks that failed since the start.", Value: float64(st.TickErrors)},
+		api.Gauge{Name: "patchwave_assessment_seconds", Help: "How long the last assessment round took.", Value: time.Duration(s.assessor.lastRun.Load()).Seconds()},
+		api.Gauge{Name: "patchwave_assessment_failures", Help: "Assessment rounds that failed since the start.", Value: float64(s.assessor.failures.Load())},
+	)
+	if !st.LastTickAt.IsZero() {
+		gs = append(gs, api.Gauge{Name: "patchwave_rollout_driver_last_tick_age_seconds", Help: "Time since the rollout driver's last tick ended.", Value: now.Sub(st.LastTickAt).Seconds()})
+	}
 	return gs
 }
 

@@ -503,3 +503,34 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// TaskCount is how many tasks of a live rollout's wave are in a state.
+type TaskCount struct {
+	Release string
+	Wave    int
+	State   patchwave.TaskState
+	Count   int
+}
+
+// LiveTaskCounts counts the install tasks of the releases whose rollout
+// is not over (running, paused or halted), by release, wave and state:
+// for metrics.
+func (s *Store) LiveTaskCounts(ctx context.Context) ([]TaskCount, error) {
+	rows, err := s.query(ctx, `SELECT r.name, t.wave, t.state, COUNT(*) FROM tasks t JOIN releases r ON r.id = t.release_id
+		WHERE t.kind = 'install' AND r.state IN ('running', 'paused', 'halted') GROUP BY r.name, t.wave, t.state ORDER BY r.name, t.wave, t.state`)
+	if err != nil {
+		return nil, fmt.Errorf("task counts: %w", err)
+	}
+	defer rows.Close()
+	var out []TaskCount
+	for rows.Next() {
+		var c TaskCount
+		var st string
+		if err := rows.Scan(&c.Release, &c.Wave, &st, &c.Count); err != nil {
+			return nil, fmt.Errorf("task counts: %w", err)
+		}
+		c.State = patchwave.TaskState(st)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
