@@ -163,6 +163,7 @@ func (a *API) table() []route {
 		{method: "GET", path: "/api/v1/notifications/channels", summary: "Notification channels, secrets redacted (admins, operators)", auth: authUser, out: channelList{}, h: a.listChannels},
 		{method: "POST", path: "/api/v1/notifications/channels", summary: "Add a notification channel: webhook, slack, teams or email (admins, operators)", auth: authUser, in: channelT{}, out: channelT{}, status: http.StatusCreated, h: a.createChannel},
 		{method: "DELETE", path: "/api/v1/notifications/channels/{name}", summary: "Delete a notification channel and its undelivered notices", auth: authUser, status: http.StatusNoContent, h: a.deleteChannel},
+		{method: "POST", path: "/api/v1/releases/{release}/feedback", summary: "Report a problem with a release's patches on a host (anyone signed in); optionally opens a ticket", auth: authUser, in: feedbackRequest{}, out: feedbackResult{}, status: http.StatusCreated, h: a.reportProblem},
 		{method: "GET", path: "/api/v1/notifications/outbox", summary: "The notification outbox: counts by channel and state, and the undelivered notices (dead letters included)", auth: authUser, out: outboxT{}, query: []string{"state", "limit"}, h: a.getOutbox},
 
 		{method: "GET", path: "/api/v1/openapi.json", summary: "This document", auth: authNone, h: a.openapi},

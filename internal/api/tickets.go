@@ -398,3 +398,81 @@ func (a *API) getOutbox(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, outboxT{Counts: counts, Items: items})
 	return nil
 }
+
+type feedbackRequest struct {
+	Host    string `json:"host"`
+	Message string `json:"message"`
+	// Ticket opens (or counts on) the host's user-report ticket too.
+	Ticket bool `json:"ticket,omitempty"`
+}
+
+type feedbackResult struct {
+	Release  string `json:"release"`
+	Host     string `json:"host"`
+	TicketID int64  `json:"ticket_id,omitempty"`
+}
+
+// reportProblem records a person's report of a problem with a release's
+// patches on a host: an event of the rollout for that host and,
+// optionally, a ticket. Anyone signed in may report, viewers too: a
+// report changes nothing but the record.
+func (a *API) reportProblem(w http.ResponseWriter, r *http.Request) error {
+	u := user(r)
+	ctx := r.Context()
+	var in feedbackRequest
+	if err := decode(w, r, 64<<10, &in); err != nil {
+		return err
+	}
+	in.Message = strings.TrimSpace(in.Message)
+	if in.Message == "" {
+		return patchwave.Errorf(patchwave.EInvalid, "a report needs a message saying what is wrong")
+	}
+	if err := patchwave.ValidText("message", in.Message, MaxComment); err != nil {
+		return err
+	}
+	if in.Host == "" {
+		return patchwave.Errorf(patchwave.EInvalid, "a report names the host (host)")
+	}
+	rel, err := a.store.Release(ctx, r.PathValue("release"))
+	if err != nil {
+		return err
+	}
+	h, err := a.store.Host(ctx, in.Host)
+	if err != nil {
+		return err
+	}
+	rh, ok, err := a.store.ReleaseHost(ctx, rel.ID, h.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return patchwave.Errorf(patchwave.EConflict, "host %s is not in release %s", h.Hostname, rel.Name)
+	}
+	policy, err := sched.LoadTicketPolicy(ctx, a.store)
+	if err != nil {
+		return err
+	}
+	p := store.Problem{ReleaseID: rel.ID, Release: rel.Name, HostID: h.ID, Hostname: h.Hostname, Site: h.Site, Tier: h.Tier, Wave: rh.Wave,
+		PatchSet: rh.PatchSet, Actor: u.Name, Message: in.Message, OpenTicket: in.Ticket}
+	out := feedbackResult{Release: rel.Name, Host: h.Hostname}
+	err = a.store.Write(ctx, func(tx *store.Tx) error {
+		id, fresh, err := tx.ReportProblem(p, policy)
+		if err != nil {
+			return err
+		}
+		out.TicketID = id
+		if err := tx.Audit(u.Name, "feedback.report", fmt.Sprintf("release:%s/host:%s", rel.Name, h.Hostname),
+			map[string]any{"message": in.Message, "ticket": id}); err != nil {
+			return err
+		}
+		if fresh {
+			return ticketNotice(tx, id, "ticket.opened")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}

@@ -21,6 +21,7 @@ func ticketVerbs() []command {
 		{"wont-fix", "close a ticket as won't fix (--comment says why)", ticketActRunner("wont-fix", "ID", true)},
 		{"reopen", "open a resolved or won't-fix ticket again", ticketActRunner("reopen", "ID", false)},
 		{"comment", "comment on a ticket", ticketActRunner("comments", "ID", true)},
+		{"report", "report a problem with a release's patches on a host, optionally opening a ticket", runTicketsReport},
 	}
 }
 
@@ -326,4 +327,35 @@ their last error.`, "patchwave notifications outbox\npatchwave notifications out
 		t.row(fmt.Sprint(it.ID), it.Channel, it.Event, it.State, fmt.Sprint(it.Attempts), next, it.LastError)
 	}
 	return t.flush()
+}
+
+func runTicketsReport(ctx context.Context, e env, args []string) error {
+	v := newVerb("tickets report", "RELEASE HOST", 2, `Report a problem with a release's patches on a host: it is recorded in the
+rollout's events for the host and, with --ticket, on the host's user-report
+ticket (one per host and patch set; another report counts on it). Anyone
+signed in may report, viewers too.`,
+		`patchwave tickets report 2026-12 web-01 --message "checkout page errors since the update" --ticket`)
+	msg := v.String("message", "", "what is wrong (required)")
+	open := v.Bool("ticket", false, "open (or count on) a ticket too")
+	pos, err := v.parse(args)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*msg) == "" {
+		return v.usageErrorf("--message is required")
+	}
+	c, err := e.connect()
+	if err != nil {
+		return err
+	}
+	id, err := c.ReportProblem(ctx, pos[0], pos[1], *msg, *open)
+	if err != nil {
+		return fmt.Errorf("report on %s in %s: %w", pos[1], pos[0], err)
+	}
+	if id != 0 {
+		_, err = fmt.Fprintf(e.stdout, "Reported; ticket %d.\n", id)
+	} else {
+		_, err = fmt.Fprintln(e.stdout, "Reported.")
+	}
+	return err
 }

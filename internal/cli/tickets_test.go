@@ -96,6 +96,7 @@ func TestTicketsCLI(t *testing.T) {
 	if !strings.Contains(out, "ops") || !strings.Contains(out, "pending") || !strings.Contains(out, "503") {
 		t.Errorf("outbox:\n%s", out)
 	}
+	admin.fails(t, "", `release "2026-12" not found`, "tickets", "report", "2026-12", "db-01", "--message", "slow")
 	admin.ok(t, "", "notifications", "channels", "delete", "ops")
 	if out := admin.ok(t, "", "notifications", "channels", "list"); strings.Contains(out, "ops") {
 		t.Errorf("deleted channel listed:\n%s", out)

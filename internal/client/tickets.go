@@ -115,3 +115,15 @@ func (c *Client) Outbox(ctx context.Context, state string, limit int) (Outbox, e
 	err := c.Do(ctx, "GET", "/api/v1/notifications/outbox", q, nil, &out)
 	return out, err
 }
+
+// ReportProblem reports a problem with release's patches on host; with
+// openTicket it opens (or counts on) the host's user-report ticket, whose
+// id it returns.
+func (c *Client) ReportProblem(ctx context.Context, release, host, message string, openTicket bool) (int64, error) {
+	var out struct {
+		TicketID int64 `json:"ticket_id"`
+	}
+	err := c.Do(ctx, "POST", "/api/v1/releases/"+url.PathEscape(release)+"/feedback", nil,
+		map[string]any{"host": host, "message": message, "ticket": openTicket}, &out)
+	return out.TicketID, err
+}

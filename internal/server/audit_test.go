@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +41,27 @@ type auditWalk struct {
 	// no credential, a viewer's token, an agent's credential.
 	denied  []deniedCaller
 	refused int // requests refused as expected
+	// secrets are every password sent and every token or credential
+	// received during the walk: none may appear in the server's log.
+	secrets map[string]bool
+}
+
+var (
+	secretToken    = regexp.MustCompile(`pw[a-z]_[A-Za-z0-9_-]{20,}`)
+	secretPassword = regexp.MustCompile(`"password"\s*:\s*"([^"]+)"`)
+)
+
+// noteSecrets remembers the secrets in a request and its answer.
+func (w *auditWalk) noteSecrets(req string, resp []byte) {
+	if w.secrets == nil {
+		w.secrets = map[string]bool{}
+	}
+	for _, m := range secretPassword.FindAllStringSubmatch(req, -1) {
+		w.secrets[m[1]] = true
+	}
+	for _, s := range append(secretToken.FindAllString(req, -1), secretToken.FindAllString(string(resp), -1)...) {
+		w.secrets[s] = true
+	}
 }
 
 type deniedCaller struct{ name, token string }
@@ -48,6 +70,9 @@ type deniedCaller struct{ name, token string }
 var viewerMay = map[string]bool{
 	"POST /api/v1/logout": true,
 	"POST /api/v1/tokens": true, // their own API token, with their role
+	// A report of a problem with a release's patches: the people who
+	// suffer one are often no operators.
+	"POST /api/v1/releases/{release}/feedback": true,
 }
 
 // ownedRoutes act on the caller's own objects: someone else's are not
@@ -109,6 +134,7 @@ func (w *auditWalk) call(method, pattern, path, ctype, body, action, actor strin
 	}
 	w.refuse(method, pattern, path, ctype, body)
 	st, _, b := call(w.t, method, w.ts.URL+path, token, ctype, []byte(body))
+	w.noteSecrets(body+" "+token, b)
 	if st >= 300 {
 		w.t.Fatalf("%s %s: %d %s", method, path, st, b)
 	}
@@ -294,6 +320,16 @@ func walkMutations(t *testing.T) walked {
 		w.call("PUT", "/api/v1/ticket-policy", "/api/v1/ticket-policy", "", `{"routes":[{"site":"paris","queue":"paris-ops"}],"escalations":[{"severity":"critical","after":"4h","to":"on-call"}]}`, "ticket-policy.put", "admin")
 		w.call("POST", "/api/v1/guides", "/api/v1/guides", "", `{"name":"our-mirror","title":"Our mirror is down","pattern":"mirror\\.internal","steps":["call the mirror team"]}`, "guide.create", "admin")
 		w.call("DELETE", "/api/v1/guides/{name}", "/api/v1/guides/our-mirror", "", "", "guide.delete", "admin")
+		var fb [2]struct {
+			TicketID int64 `json:"ticket_id"`
+		}
+		for i := range fb {
+			json.Unmarshal(w.call("POST", "/api/v1/releases/{release}/feedback", "/api/v1/releases/"+url.PathEscape(rel.Name)+"/feedback", "",
+				`{"host":"lab-01","message":"the app is slow since the update","ticket":true}`, "feedback.report", "admin"), &fb[i])
+		}
+		if fb[0].TicketID == 0 || fb[1].TicketID != fb[0].TicketID || fb[0].TicketID == ticketID {
+			t.Errorf("problem reports: tickets %+v, want one user-report ticket apart from %d", fb, ticketID)
+		}
 	}
 
 	// Last, the host's agent.
@@ -315,6 +351,29 @@ func walkMutations(t *testing.T) walked {
 		t.Error(err)
 	}
 	t.Logf("%d requests by callers without the right refused", w.refused)
+	// No password, token or credential of the walk is in the log, at
+	// debug level.
+	log := ts.Log.String()
+	for s := range w.secrets {
+		if strings.Contains(log, s) {
+			t.Errorf("the server's log holds a secret of the walk: %.12s…", s)
+		}
+	}
+	if len(w.secrets) < 5 || !strings.Contains(log, "level=DEBUG") && !strings.Contains(log, "level=INFO") {
+		t.Errorf("the walk saw %d secrets and the log has %d bytes: the check checks nothing", len(w.secrets), len(log))
+	}
+	// Nor in the audit trail.
+	evs, err := ts.Admin.Audit(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, _ := json.Marshal(evs)
+	for s := range w.secrets {
+		if strings.Contains(string(trail), s) {
+			t.Errorf("the audit trail holds a secret of the walk: %.12s…", s)
+		}
+	}
+	t.Logf("%d secrets, none in %d bytes of log nor in %d audit events", len(w.secrets), len(log), len(evs))
 	if w.refused < len(w.called) {
 		t.Errorf("only %d requests refused for %d routes called", w.refused, len(w.called))
 	}

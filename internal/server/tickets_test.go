@@ -204,6 +204,13 @@ func TestTicketsAPIRefusesBadInput(t *testing.T) {
 		{"GET", "/api/v1/notifications/channels", viewer, "", 403, ""},
 		{"DELETE", "/api/v1/notifications/channels/nope", admin, "", 404, "not found"},
 		{"GET", "/api/v1/notifications/outbox?state=lost", admin, "", 400, "state"},
+		{"POST", "/api/v1/releases/2026-12/feedback", viewer, `{"host":"web-01","message":"  "}`, 400, "needs a message"},
+		{"POST", "/api/v1/releases/2026-12/feedback", viewer, `{"message":"broken"}`, 400, "names the host"},
+		{"POST", "/api/v1/releases/2026-12/feedback", viewer, `{"host":"web-01","message":"` + strings.Repeat("m", 4001) + `"}`, 400, "at most 4000"},
+		{"POST", "/api/v1/releases/2026-12/feedback", viewer, `{"host":"web-01","message":"` + strings.Repeat("m", 70000) + `"}`, 413, "larger than the limit"},
+		{"POST", "/api/v1/releases/2026-12/feedback", viewer, `{"host":"web-01","message":"x","ticket":"yes"}`, 400, "not valid"},
+		{"POST", "/api/v1/releases/2026-12/feedback", viewer, `{"host":"web-01","message":"x"}`, 404, "2026-12"},
+		{"POST", "/api/v1/releases/2026-12/feedback", "", `{"host":"web-01","message":"x"}`, 401, ""},
 		{"GET", "/api/v1/notifications/outbox?limit=5000", admin, "", 400, "limit"},
 	} {
 		var body []byte

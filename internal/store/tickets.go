@@ -426,3 +426,75 @@ func (tx *Tx) DeleteGuide(name string) error {
 	}
 	return nil
 }
+
+// Problem is a person's report of a problem with a release's patches on
+// a host.
+type Problem struct {
+	ReleaseID int64
+	Release   string
+	HostID    int64
+	Hostname  string
+	Site      string
+	Tier      patchwave.Tier
+	Wave      int
+	PatchSet  string
+	Actor     string
+	Message   string
+	// OpenTicket asks for a ticket too (reason user-report, one per
+	// host and patch set: another report counts on it).
+	OpenTicket bool
+}
+
+// ReportProblem records a problem report as an event of the release's
+// rollout for the host and, when asked, on the host's user-report ticket.
+// It returns the ticket's id (0 without one) and whether the ticket is
+// new or opened again.
+func (tx *Tx) ReportProblem(p Problem, policy ticket.Policy) (int64, bool, error) {
+	if err := tx.AddEvent(p.ReleaseID, patchwave.RolloutEvent{Wave: p.Wave, HostID: p.HostID, Kind: "feedback", Actor: p.Actor, Reason: p.Message}); err != nil {
+		return 0, false, err
+	}
+	if !p.OpenTicket {
+		return 0, false, nil
+	}
+	var taskID int64
+	err := tx.queryRow(`SELECT id FROM tasks WHERE release_id = ? AND host_id = ? AND kind = 'install'`, p.ReleaseID, p.HostID).Scan(&taskID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("host %d task: %w", p.HostID, err)
+	}
+	reason := ticket.ReasonUserReport
+	patch := p.PatchSet
+	if patch == "" {
+		patch = "release:" + p.Release
+	}
+	key := ticket.Key(p.HostID, patch, reason)
+	sev := ticket.SeverityOf(p.Tier, reason)
+	assignee, queue := ticket.Assign(policy.Routes, p.Site, p.Tier)
+	now := ms_(tx.now)
+	msg := truncate(p.Message, 4000)
+	res, err := tx.exec(`INSERT INTO tickets (dedup_key, host_id, hostname, site, tier, release_id, release_name, kind, patch, reason, severity, state, assignee, queue,
+		task_id, error, occurrences, opened_at, last_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'install', ?, ?, ?, 'open', ?, ?, ?, ?, 0, ?, ?, ?)
+		ON CONFLICT (dedup_key) DO NOTHING`,
+		key, p.HostID, p.Hostname, p.Site, string(p.Tier), p.ReleaseID, p.Release, patch, string(reason), string(sev), assignee, queue, taskID, msg, now, now, now)
+	if err != nil {
+		return 0, false, fmt.Errorf("ticket for a report on host %d: %w", p.HostID, err)
+	}
+	fresh, _ := res.RowsAffected()
+	var id int64
+	var state string
+	if err := tx.queryRow(`SELECT id, state FROM tickets WHERE dedup_key = ?`, key).Scan(&id, &state); err != nil {
+		return 0, false, fmt.Errorf("ticket %s: %w", key, err)
+	}
+	_, err = tx.exec(`UPDATE tickets SET occurrences = occurrences + 1, last_seen_at = ?, error = ?, updated_at = ?,
+		state = CASE WHEN state = 'resolved' THEN 'open' ELSE state END,
+		opened_at = CASE WHEN state = 'resolved' THEN ? ELSE opened_at END,
+		escalation_level = CASE WHEN state = 'resolved' THEN 0 ELSE escalation_level END,
+		closed_at = CASE WHEN state = 'resolved' THEN NULL ELSE closed_at END
+		WHERE id = ?`, now, msg, now, now, id)
+	if err != nil {
+		return 0, false, fmt.Errorf("ticket %d: %w", id, err)
+	}
+	if err := tx.ticketEvent(id, "feedback", p.Actor, msg); err != nil {
+		return 0, false, err
+	}
+	return id, fresh > 0 || ticket.State(state) == ticket.Resolved, nil
+}

@@ -68,6 +68,7 @@ const (
 	ReasonVerify        Reason = "verify-failed"  // a verification (health check, versions) failed
 	ReasonSignature     Reason = "task-signature" // the agent refused the task's signature
 	ReasonFailed        Reason = "task-failed"    // anything else the agent reported
+	ReasonUserReport    Reason = "user-report"    // a person reported a problem with the patches
 )
 
 // Classify returns the reason of a failed task from its kind and error.
