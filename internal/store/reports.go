@@ -61,6 +61,9 @@ func (s *Store) ReportInput(ctx context.Context, q ReportQuery) (report.Input, e
 	return in, nil
 }
 
+// reportSplitMin is the span of finding ids below which one reader does.
+var reportSplitMin int64 = 100_000
+
 // ReportMetrics is report.Compute over ReportInput, with the findings
 // streamed into the computation rather than loaded: the memory it takes
 // grows with the hosts, not with the findings. With only non-nil, the
@@ -95,7 +98,7 @@ func (s *Store) ReportMetrics(ctx context.Context, q ReportQuery, only map[int64
 		return report.Metrics{}, fmt.Errorf("report findings: %w", err)
 	}
 	parts := min(runtime.GOMAXPROCS(0), 8)
-	if span := hi.Int64 - lo.Int64 + 1; span < 100_000 {
+	if span := hi.Int64 - lo.Int64 + 1; span < reportSplitMin {
 		parts = 1
 	}
 	step := (hi.Int64-lo.Int64)/int64(parts) + 1

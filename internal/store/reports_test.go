@@ -147,6 +147,13 @@ func TestReportMetricsStreams(t *testing.T) {
 			len(got.Matrix) != len(want.Matrix) || got.SLA.Breaches != want.SLA.Breaches {
 			t.Errorf("streamed %+v, loaded %+v", got.PatchCompliance, want.PatchCompliance)
 		}
+		// Split over readers, however small: the same figures.
+		restore := store.SetReportSplitMin(1)
+		split, err := s.ReportMetrics(ctx, q, nil)
+		restore()
+		if err != nil || split.PatchCompliance != want.PatchCompliance || split.OpenAge.MedianDays != want.OpenAge.MedianDays || split.SLA.Breaches != want.SLA.Breaches {
+			t.Errorf("split over readers: %+v %v", split.PatchCompliance, err)
+		}
 		one, err := s.ReportMetrics(ctx, q, map[int64]bool{in.Hosts[0].ID: true})
 		if err != nil || one.PatchCompliance.Denominator != 1 || one.HostCompliance.Denominator != 1 {
 			t.Errorf("one host: %+v %v", one.PatchCompliance, err)
