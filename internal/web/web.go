@@ -39,6 +39,7 @@ import (
 
 	"github.com/patchwave/patchwave"
 	"github.com/patchwave/patchwave/internal/report"
+	"github.com/patchwave/patchwave/internal/ticket"
 )
 
 // Backend is what the web UI needs from the rest of the server.
@@ -113,6 +114,9 @@ type Backend interface {
 	// ComplianceReport returns the monthly compliance report of month
 	// (YYYY-MM; "" for the current month).
 	ComplianceReport(ctx context.Context, month string) (report.Report, error)
+	// Tickets returns the follow-up tickets nobody has closed (open and
+	// acknowledged), each with the troubleshooting guide its error matches.
+	Tickets(ctx context.Context) ([]ticket.Ticket, error)
 }
 
 // CookieName is the name of the session cookie.
@@ -191,6 +195,7 @@ func (h *Handler) routes() {
 	m.Handle("POST /releases/{release}/pause", h.handle(h.auth(h.postRolloutAction(actionPause))))
 	m.Handle("POST /releases/{release}/resume", h.handle(h.auth(h.postRolloutAction(actionResume))))
 	m.Handle("GET /calendar", h.handle(h.auth(h.getCalendar)))
+	m.Handle("GET /tickets", h.handle(h.auth(h.getTickets)))
 	m.Handle("GET /reports", h.handle(h.auth(h.getReports)))
 	m.Handle("GET /static/{file}", h.handle(h.getStatic))
 	m.Handle("GET /favicon.ico", h.handle(h.getFavicon))
