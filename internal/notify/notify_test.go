@@ -590,3 +590,22 @@ func TestEmailThroughOutbox(t *testing.T) {
 		t.Errorf("%d messages", len(srv.messages))
 	}
 }
+
+func TestRebootNoticeMessage(t *testing.T) {
+	at := time.Date(2026, 12, 9, 17, 0, 0, 0, time.UTC)
+	n := ticket.Notice{Event: "wave.reboot-notice", Text: "Release 2026-12, wave 0 (lab), may start and reboot 2 hosts", Release: "2026-12", Wave: "lab",
+		StartsAt: &at, Hosts: []string{"lab00 (owner alice)", "lab01\r\nBcc: evil@example.com"}}
+	m := string(Message(Config{From: "p@example.com", To: []string{"users@example.com"}}, 3, n, at))
+	for _, want := range []string{"Subject: Patchwave: Release 2026-12, wave 0 (lab)", "Starts: Wed, 09 Dec 2026 17:00:00 +0000", "  lab00 (owner alice)\r\n"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("message lacks %q:\n%s", want, m)
+		}
+	}
+	if strings.Contains(m, "\r\nBcc:") {
+		t.Errorf("a host name injected a header:\n%s", m)
+	}
+	b, err := Body(Slack, n)
+	if err != nil || !strings.Contains(string(b), "reboot 2 hosts") {
+		t.Errorf("slack body %s %v", b, err)
+	}
+}

@@ -93,6 +93,20 @@ func Message(cfg Config, delivery int64, n ticket.Notice, now time.Time) []byte 
 	fmt.Fprintf(&b, "Message-ID: <patchwave-delivery-%d@patchwave>\r\n", delivery)
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	t := n.Ticket
+	if t.ID == 0 {
+		lines := []string{n.Text, ""}
+		if n.StartsAt != nil {
+			lines = append(lines, "Starts: "+n.StartsAt.Format(time.RFC1123Z))
+		}
+		for _, h := range n.Hosts {
+			lines = append(lines, "  "+h)
+		}
+		for _, l := range lines {
+			b.WriteString(header(l))
+			b.WriteString("\r\n")
+		}
+		return []byte(b.String())
+	}
 	lines := []string{n.Text, "",
 		fmt.Sprintf("Ticket:   %d (%s)", t.ID, t.State),
 		fmt.Sprintf("Host:     %s (site %s, tier %s)", t.Hostname, t.Site, t.Tier),

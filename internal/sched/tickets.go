@@ -39,6 +39,9 @@ type Follow struct {
 	Interval time.Duration
 	// Batch is how many failures one tick takes at most.
 	Batch int
+	// RebootLead is how long before a wave that may reboot its hosts
+	// starts that a notice goes out (DefaultRebootLead when 0).
+	RebootLead time.Duration
 }
 
 // NewFollow returns a ticket loop ticking every 30 seconds.
@@ -68,6 +71,8 @@ func (f *Follow) Run(ctx context.Context) {
 // TickResult counts what a tick did.
 type TickResult struct {
 	Opened, Counted, Resolved, Escalated int
+	// RebootNotices counts the outbox rows of reboot notices queued.
+	RebootNotices int
 }
 
 // Tick does one round.
@@ -142,8 +147,11 @@ func (f *Follow) TickResult(ctx context.Context) (TickResult, error) {
 			return r, fmt.Errorf("ticket %d: %w", t.ID, err)
 		}
 	}
+	if r.RebootNotices, err = f.rebootNotices(ctx, now); err != nil {
+		return r, err
+	}
 	if r != (TickResult{}) {
-		f.Log.Info("tickets", "opened", r.Opened, "counted", r.Counted, "resolved", r.Resolved, "escalated", r.Escalated)
+		f.Log.Info("tickets", "opened", r.Opened, "counted", r.Counted, "resolved", r.Resolved, "escalated", r.Escalated, "reboot_notices", r.RebootNotices)
 	}
 	return r, nil
 }

@@ -491,9 +491,15 @@ type Event struct {
 
 // Notice is what a channel is told about a ticket.
 type Notice struct {
-	Event  string `json:"event"` // ticket.opened, ticket.reopened, ticket.escalated, ticket.resolved…
+	Event  string `json:"event"` // ticket.opened, ticket.reopened, ticket.escalated, ticket.resolved, wave.reboot-notice…
 	Ticket Ticket `json:"ticket"`
 	Text   string `json:"text"` // one line for people
+	// Of a wave.reboot-notice: the release, the wave, when it may start,
+	// and the hosts it may reboot (their owners, when known).
+	Release  string     `json:"release,omitempty"`
+	Wave     string     `json:"wave,omitempty"`
+	StartsAt *time.Time `json:"starts_at,omitempty"`
+	Hosts    []string   `json:"hosts,omitempty"`
 }
 
 // Summary is the one line a notice shows.
