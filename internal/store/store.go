@@ -284,12 +284,30 @@ func (s *Store) write(ctx context.Context, fn func(*Tx) error) error {
 	tx := &Tx{tx: t, ctx: ctx, now: s.now(), dialect: s.dialect}
 	if err := fn(tx); err != nil {
 		_ = t.Rollback()
-		return err
+		return outOfSpace(err)
 	}
 	if err := t.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return outOfSpace(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// outOfSpace turns the database's "disk full" into an error people can
+// act on (503, saying so): SQLite's SQLITE_FULL and I/O errors,
+// PostgreSQL's disk_full (53100), the file system's ENOSPC or EFBIG. The
+// transaction was rolled back, so nothing of it is stored.
+func outOfSpace(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "database or disk is full") || strings.Contains(msg, "SQLSTATE 53100") ||
+		strings.Contains(msg, "no space left on device") || strings.Contains(msg, "file too large") {
+		return patchwave.Errorf(patchwave.EUnavailable, "the server's database is out of disk space: nothing of this change was stored; free space on the database's disk and try again (%v)", err)
+	}
+	if strings.Contains(msg, "disk I/O error") {
+		// SQLite's word for a write the file system refused: a file size
+		// limit, a full or failing disk.
+		return patchwave.Errorf(patchwave.EUnavailable, "the server's database cannot write to its disk (full, over a size limit, or failing): nothing of this change was stored (%v)", err)
+	}
+	return err
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
