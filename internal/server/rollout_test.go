@@ -37,7 +37,7 @@ func (c *clock) Add(d time.Duration) {
 func newDrivenServer(t *testing.T, dsn string) *testServer {
 	t.Helper()
 	var logs strings.Builder
-	log := slog.New(slog.NewTextHandler(&lockedWriter{b: &logs}, nil))
+	log := slog.New(slog.NewTextHandler(&lockedWriter{b: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Database: dsn, AdminPassword: adminPassword,
 		Listen: "127.0.0.1:0", NoRollouts: true, NoFeedSync: true}, log)
 	if err != nil {
