@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/patchwave/patchwave"
 	"github.com/patchwave/patchwave/internal/client"
 	"github.com/patchwave/patchwave/internal/plan"
 	"github.com/patchwave/patchwave/internal/server"
@@ -100,7 +101,23 @@ on this machine, over loopback HTTP, in a data directory of its own.`,
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	// The release freezes what the assessment found approved: wait for it.
+	// The release freezes what the assessment found approved: wait until
+	// it has assessed every host.
+	want := 0
+	for i := range *hosts {
+		if !sim.PatchedByHand(i) {
+			want++
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+		fs, err := admin.AllFindings(ctx, patchwave.FindingFilter{Package: "openssh-server"})
+		if err == nil && len(fs) >= want {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("demo: the assessment did not cover the fleet in time (%d of %d hosts): %v", len(fs), want, err)
+		}
+	}
 	var rel client.Release
 	for deadline := time.Now().Add(time.Minute); ; {
 		rel, err = admin.CreateRelease(ctx, client.ReleaseRequest{OutOfBand: true, Compressed: new(bool), AllowNoWindow: true,

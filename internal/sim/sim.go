@@ -82,6 +82,9 @@ var Vulnerable = []struct{ Name, Old, Fixed string }{
 	{"sudo", "1.9.13p3-1+deb12u1", "1.9.13p3-1+deb12u2"},
 }
 
+// PatchedByHand reports whether host i has the fixed versions already.
+func PatchedByHand(i int) bool { return i%9 == 4 }
+
 // Packages returns host i's package set: n packages, the vulnerable
 // ones among them (some hosts already patched), drifting from host to
 // host.
@@ -89,7 +92,7 @@ func Packages(i, n int) []patchwave.Package {
 	ps := make([]patchwave.Package, 0, n)
 	for _, v := range Vulnerable {
 		ver := v.Old
-		if i%9 == 4 { // a few hosts were patched by hand
+		if PatchedByHand(i) {
 			ver = v.Fixed
 		}
 		src := v.Name
