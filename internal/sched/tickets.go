@@ -109,21 +109,27 @@ func (f *Follow) TickResult(ctx context.Context) (TickResult, error) {
 			return r, fmt.Errorf("task %d: %w", fl.TaskID, err)
 		}
 	}
-	err = f.Store.Write(ctx, func(tx *store.Tx) error {
-		ids, err := tx.AutoResolve()
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := notice(tx, id, "ticket.resolved"); err != nil {
-				return err
-			}
-		}
-		r.Resolved = len(ids)
-		return nil
-	})
+	resolvable, err := f.Store.Resolvable(ctx)
 	if err != nil {
 		return r, err
+	}
+	if resolvable {
+		err = f.Store.Write(ctx, func(tx *store.Tx) error {
+			ids, err := tx.AutoResolve()
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if err := notice(tx, id, "ticket.resolved"); err != nil {
+					return err
+				}
+			}
+			r.Resolved = len(ids)
+			return nil
+		})
+		if err != nil {
+			return r, err
+		}
 	}
 	open, err := f.Store.OpenTickets(ctx)
 	if err != nil {

@@ -172,6 +172,19 @@ func (tx *Tx) AutoResolve() ([]int64, error) {
 	return out, nil
 }
 
+// Resolvable reports whether some open or acknowledged ticket's host has
+// since run the same kind of task successfully: whether AutoResolve has
+// work, checked without taking the writer.
+func (s *Store) Resolvable(ctx context.Context) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM tickets k JOIN tasks t ON t.host_id = k.host_id AND t.kind = k.kind
+		WHERE k.state IN ('open', 'acknowledged') AND t.state = 'succeeded' AND t.finished_at > k.last_seen_at LIMIT 1) d`).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("tickets to resolve: %w", err)
+	}
+	return n > 0, nil
+}
+
 // OpenTickets returns every ticket in state open: those that may escalate.
 func (s *Store) OpenTickets(ctx context.Context) ([]ticket.Ticket, error) {
 	rows, err := s.query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE state = 'open' ORDER BY id`)
