@@ -69,6 +69,7 @@ func enroll(t *testing.T, url, token, hostname string) patchwave.EnrollResponse 
 }
 
 func TestEnrollAndCheckin(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		tok := enrollToken(t, ts.Admin, map[string]any{"site": "bangalore", "tier": "lab", "tags": []string{"web", "qa"}, "max_uses": 1})
@@ -129,6 +130,7 @@ func TestEnrollAndCheckin(t *testing.T) {
 }
 
 func TestCheckinBadInput(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	tok := enrollToken(t, ts.Admin, map[string]any{"site": "s1"})
 	e := enroll(t, ts.URL, tok.Token, "web-01")
@@ -194,6 +196,7 @@ func TestCheckinBadInput(t *testing.T) {
 }
 
 func TestEnrollBadInput(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	expired := enrollToken(t, ts.Admin, map[string]any{"expires_in": "1ms"})
 	revoked := enrollToken(t, ts.Admin, map[string]any{})
@@ -234,6 +237,7 @@ func TestEnrollBadInput(t *testing.T) {
 }
 
 func TestImportCSV(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		url := ts.URL + "/api/v1/hosts/import"
 		tok := login(t, ts.URL, "admin", adminPassword)
@@ -281,6 +285,7 @@ func TestImportCSV(t *testing.T) {
 }
 
 func TestAPIBadRequests(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	tok := login(t, ts.URL, "admin", adminPassword)
 	for _, c := range []struct {
@@ -325,6 +330,7 @@ func TestAPIBadRequests(t *testing.T) {
 
 // TestAuthorization checks every role against the routes that change things.
 func TestAuthorization(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	if err := ts.Admin.Do(ctx, "POST", "/api/v1/hosts/import", nil, nil, nil); err == nil {
@@ -406,6 +412,7 @@ func TestAuthorization(t *testing.T) {
 }
 
 func TestCrossOriginCookieRefused(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	// A forged session cookie from another origin is refused before the token is looked at.
 	st, _, _ := call(t, "PATCH", ts.URL+"/api/v1/hosts/x", "", "application/json", []byte(`{}`),
@@ -416,6 +423,7 @@ func TestCrossOriginCookieRefused(t *testing.T) {
 }
 
 func TestAuditTrail(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	tier := patchwave.TierMissionCritical
@@ -447,6 +455,7 @@ func TestAuditTrail(t *testing.T) {
 // TestOpenAPIMatchesRoutes checks the served document lists exactly the
 // routes the server answers, and that each one exists.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	st, _, b := call(t, "GET", ts.URL+"/api/v1/openapi.json", "", "", nil)
 	if st != 200 {
@@ -575,6 +584,7 @@ func get(t *testing.T, url string) []byte {
 }
 
 func TestProbesAndMetrics(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "patchwave_hosts 0"} {
 		st, _, b := call(t, "GET", ts.URL+path, "", "", nil)

@@ -164,6 +164,7 @@ type walked struct {
 }
 
 func TestEveryMutationIsAudited(t *testing.T) {
+	t.Parallel()
 	walkMutations(t)
 }
 
@@ -384,6 +385,7 @@ func walkMutations(t *testing.T) walked {
 
 // TestWebLogoutIsAudited: signing out of the web UI is in the audit trail.
 func TestWebLogoutIsAudited(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	session := webSession(t, ts.URL, "admin", adminPassword)
 	if resp := webPost(t, ts.URL, session, "/logout", url.Values{}); resp.StatusCode != 303 {

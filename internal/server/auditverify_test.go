@@ -20,6 +20,7 @@ import (
 // streams a date range in each format; bad parameters and viewers are
 // refused.
 func TestAuditVerifyAndExportRoutes(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		tok := login(t, ts.URL, "admin", adminPassword)

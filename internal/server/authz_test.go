@@ -15,6 +15,7 @@ import (
 // token: each is refused before anything is looked up. (Mutating routes
 // are also tried as a viewer, and as these callers, in the audit walk.)
 func TestReadRoutesNeedAUser(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		tok := enrollToken(t, ts.Admin, map[string]any{"site": "paris"})
 		agentCred := enroll(t, ts.URL, tok.Token, "web-01").Credential

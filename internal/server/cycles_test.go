@@ -52,6 +52,7 @@ func viewer(t *testing.T, ts *testServer) *client.Client {
 }
 
 func TestCadenceAndCycles(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		loc := berlin(t)
@@ -155,6 +156,7 @@ func TestCadenceAndCycles(t *testing.T) {
 }
 
 func TestWindows(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		loc := berlin(t)

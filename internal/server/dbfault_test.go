@@ -83,6 +83,7 @@ func (c *cutter) restore() {
 // happen, and once the database is back it is ready again by itself and
 // holds exactly what it acknowledged.
 func TestDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	pg := storetest.Postgres(t, true)
 	u, err := url.Parse(pg)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 // under its name: agentless hosts of the token's site (or of none), enrolled
 // hosts only with a re-enroll token of their site, revoked hosts never.
 func TestEnrollAdoption(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		if _, err := ts.Admin.ImportHosts(ctx, strings.NewReader("hostname,site,owner\nfs-paris,paris,bob\nfs-berlin,berlin,carol\nfs-nosite,,dave\n")); err != nil {

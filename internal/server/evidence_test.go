@@ -18,6 +18,7 @@ import (
 // with the published key: every part is there with the content of the
 // release, the export is audited, and a changed byte fails.
 func TestEvidenceBundle(t *testing.T) {
+	t.Parallel()
 	w := walkMutations(t)
 	ctx := context.Background()
 	c := w.ts.Admin

@@ -38,6 +38,7 @@ func bombZip(t *testing.T, n, size int) []byte {
 }
 
 func TestFeedImportRefusesZipBombs(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	for name, z := range map[string][]byte{
@@ -60,6 +61,7 @@ func TestFeedImportRefusesZipBombs(t *testing.T) {
 }
 
 func TestFeedImportSkipsInvalidVersions(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	bad := strings.Replace(osvRecord("DSA-2", "2024-01-02T00:00:00Z", "bash", "5.2-1"), `"fixed":"5.2-1"`, `"fixed":"1:::!!"`, 1)
@@ -113,6 +115,7 @@ func kevCatalog(n int) string {
 }
 
 func TestFeedImportRefusesDrasticShrink(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	for _, c := range []struct{ kind, full, part string }{
@@ -162,6 +165,7 @@ func TestFeedImportRefusesDrasticShrink(t *testing.T) {
 // Content-Length, which no transport check can see: the shrink guard
 // refuses it, and the cached copy stays the good one.
 func TestFeedSyncPartialEPSS(t *testing.T) {
+	t.Parallel()
 	dataDir := t.TempDir()
 	ts := newServerIn(t, dataDir)
 	ctx := context.Background()
@@ -205,6 +209,7 @@ func TestFeedSyncPartialEPSS(t *testing.T) {
 // and two documents: a sync fetches both, the next one neither, and a
 // revised document is fetched again.
 func TestMSRCFeedFollowsTheUpdateList(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	doc := func(id, title, cve string) string {
@@ -262,6 +267,7 @@ func TestMSRCFeedFollowsTheUpdateList(t *testing.T) {
 // TestScheduledFeedSync lets the feed loop, ticking fast, sync a due feed
 // on its own, and not again before its interval has passed.
 func TestScheduledFeedSync(t *testing.T) {
+	t.Parallel()
 	defer server.SetFeedTick(20 * time.Millisecond)()
 	ts := newServer(t, "")
 	ctx := context.Background()

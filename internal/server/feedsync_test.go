@@ -13,6 +13,7 @@ import (
 )
 
 func TestFeedSyncOverHTTP(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	body := zipOf(t, map[string]string{"DSA-1.json": osvRecord("DSA-1", "2024-01-02T00:00:00Z", "openssl", "3.0.15-1~deb12u1")})

@@ -71,6 +71,7 @@ func waitAssessed(t *testing.T, ts *testServer) {
 }
 
 func TestAssessmentLifecycle(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		pkgs := []patchwave.Package{
@@ -176,6 +177,7 @@ func slicesReplace(ps []patchwave.Package, from, to string) []patchwave.Package 
 }
 
 func TestFeedImportBadInput(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	good := osvRecord("DSA-1", "2024-01-02T00:00:00Z", "openssl", "3.0.15-1~deb12u1")
@@ -233,6 +235,7 @@ func TestFeedImportBadInput(t *testing.T) {
 }
 
 func TestAssessmentAfterHostDeleted(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	pkgs := []patchwave.Package{{Name: "libssl3", Version: "3.0.11-1~deb12u2", Arch: "amd64", Source: "openssl"}}
@@ -260,6 +263,7 @@ func TestAssessmentAfterHostDeleted(t *testing.T) {
 }
 
 func TestUbuntuProHostsGetProFixes(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	rec := `{"id":"UBUNTU-CVE-2024-0100","modified":"2024-03-01T00:00:00Z","affected":[{"package":{"ecosystem":"Ubuntu:Pro:18.04:LTS","name":"jq"},

@@ -13,6 +13,7 @@ import (
 // same answer for a user that does not exist; other users still sign in;
 // repeated bad enrollment tokens lock the address out of enrollment.
 func TestSignInAndEnrollLockout(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	admin := login(t, ts.URL, "admin", adminPassword)
 	try := func(user, pw string) (int, http.Header, string) {

@@ -22,6 +22,7 @@ import (
 // long, late), a restriction and a risk acceptance make hosts compliant
 // with exceptions, and an expiry flips one back.
 func TestPolicyScenario(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		start := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) // Patch Tuesday 10 November, deadline the 11th
@@ -240,6 +241,7 @@ func TestPolicyScenario(t *testing.T) {
 }
 
 func TestPolicyBadInput(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		if _, err := ts.Admin.ImportHosts(ctx, strings.NewReader("hostname,site\nparis-1,paris\nberlin-1,berlin\n")); err != nil {
@@ -359,6 +361,7 @@ func TestPolicyBadInput(t *testing.T) {
 }
 
 func TestTierRulesServiceBaselinesAndWarnings(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		tok := enrollToken(t, ts.Admin, map[string]any{"site": "paris", "tags": []string{"shop"}})
@@ -475,6 +478,7 @@ func TestTierRulesServiceBaselinesAndWarnings(t *testing.T) {
 // TestExpiryWithoutAssessment: when an exception expires, its findings
 // are judged again then, not at the next assessment.
 func TestExpiryWithoutAssessment(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	agentHost(t, ts, "web-01", []patchwave.Package{{Name: "libssl3", Version: "3.0.11-1~deb12u2", Arch: "amd64", Source: "openssl"}})
@@ -525,6 +529,7 @@ func TestExpiryWithoutAssessment(t *testing.T) {
 // TestOrganisationTimeZone: exclusion deadlines fall in the server's time
 // zone.
 func TestOrganisationTimeZone(t *testing.T) {
+	t.Parallel()
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
 		t.Fatal(err)
@@ -567,6 +572,7 @@ func almaRecord(id, published, pkg, fixed string) string {
 // one approved only from a week after its publication, a bug fix not
 // matched by a security rule.
 func TestBaselinePreviewAgreesWithFindings(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)

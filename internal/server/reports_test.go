@@ -15,6 +15,7 @@ import (
 // TestSnapshotOncePerDay: the server's loop and any number of concurrent
 // callers store exactly one compliance snapshot for the day.
 func TestSnapshotOncePerDay(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		st := ts.Store()
@@ -53,6 +54,7 @@ func TestSnapshotOncePerDay(t *testing.T) {
 // TestReportRoutes serves the reports in each format, and refuses
 // malformed, oversized and hostile parameters with errors that name them.
 func TestReportRoutes(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	tok := login(t, ts.URL, "admin", adminPassword)
 	month := ts.Store().Now().UTC().Format("2006-01")

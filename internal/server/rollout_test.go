@@ -116,6 +116,7 @@ const rolloutWaves = `[
 // retried, the mission-critical wave waits for its start approval, and
 // every host ends with its patch installed and its finding fixed.
 func TestRolloutEndToEnd(t *testing.T) {
+	t.Parallel()
 	eachDBWith(t, newDrivenServer, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		clk := &clock{t: time.Date(2026, 12, 8, 19, 0, 0, 0, time.UTC)} // Patch Tuesday, after the 18:00 release
@@ -366,6 +367,7 @@ func eachDBWith(t *testing.T, mk func(*testing.T, string) *testServer, fn func(t
 // TestReleaseBadInput: bad requests are refused with clear errors and
 // leave nothing behind.
 func TestReleaseBadInput(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		adminTok := login(t, ts.URL, "admin", adminPassword)

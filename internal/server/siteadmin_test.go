@@ -13,6 +13,7 @@ import (
 // and enrollment tokens of their sites, judged by the stored host's site
 // when a CSV row has none.
 func TestSiteAdminWrites(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	if _, err := ts.Admin.ImportHosts(ctx, strings.NewReader("hostname,site\nparis-1,paris\nberlin-1,berlin\nnosite-1,\n")); err != nil {

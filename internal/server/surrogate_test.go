@@ -14,6 +14,7 @@ import (
 // agent check-in and to a host change: each is refused, naming the byte,
 // and nothing stored changes. A proper pair is accepted.
 func TestLoneSurrogatesRefused(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	e := enroll(t, ts.URL, enrollToken(t, ts.Admin, map[string]any{"site": "paris"}).Token, "web-01")

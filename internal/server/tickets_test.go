@@ -57,6 +57,7 @@ func failTask(t *testing.T, ts *testServer, host, site string, tier patchwave.Ti
 // the API and the typed client, with a webhook channel that receives
 // signed notices through the outbox.
 func TestTicketsAPI(t *testing.T) {
+	t.Parallel()
 	eachDB(t, func(t *testing.T, ts *testServer) {
 		ctx := context.Background()
 		var mu sync.Mutex
@@ -135,6 +136,7 @@ func TestTicketsAPI(t *testing.T) {
 // TestTicketsAPIRefusesBadInput sends malformed, oversized and hostile
 // requests to every follow-up endpoint.
 func TestTicketsAPIRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	failTask(t, ts, "web-01", "paris", patchwave.TierLab, patchwave.TaskScan, "scan failed", "")

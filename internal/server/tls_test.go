@@ -48,6 +48,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 }
 
 func TestServeTLS(t *testing.T) {
+	t.Parallel()
 	certFile, keyFile, pool := selfSigned(t)
 	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0",
 		AdminPassword: adminPassword, TLSCert: certFile, TLSKey: keyFile}, nil)
@@ -84,6 +85,7 @@ func TestServeTLS(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	for _, c := range []server.Config{
 		{DataDir: t.TempDir(), TLSCert: "x.pem"},
 		{DataDir: t.TempDir(), Listen: "nonsense"},

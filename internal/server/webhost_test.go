@@ -51,6 +51,7 @@ func webPost(t *testing.T, base, session, path string, form url.Values) *http.Re
 // the API's rules apply (viewers and other sites' admins are refused, a
 // site admin does not move a host away), and each change is audited.
 func TestWebHostEdit(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, "")
 	ctx := context.Background()
 	if _, err := ts.Admin.ImportHosts(ctx, strings.NewReader("hostname,site,tier\nparis-1,paris,lab\nberlin-1,berlin,lab\n")); err != nil {
