@@ -201,19 +201,27 @@ given up after 8 tries (see patchwave notifications outbox).
            X-Patchwave-Timestamp + "." + body)
   slack    a Slack incoming-webhook URL
   teams    a Microsoft Teams incoming-webhook URL
-  email    SMTP (STARTTLS when offered; AUTH with --username and --password)`,
+  email    SMTP (STARTTLS when offered; AUTH with --username and --password)
+  jira     a Jira issue in --project for each ticket opened or reopened, through
+           the REST API at --url, as --username (the account's e-mail) with
+           --password (an API token)
+  servicenow  an incident for each ticket opened or reopened, through the Table
+           API at --url, as --username with --password`,
 		`patchwave notifications channels add ops-hook --kind webhook --url https://hooks.example.com/patchwave --secret "$SECRET"
 patchwave notifications channels add ops-mail --kind email --smtp mail.example.com:587 --from patchwave@example.com --to ops@example.com --username patchwave --password "$PW"
-patchwave notifications channels add oncall --kind slack --url https://hooks.slack.com/services/T000/B000/XXXX --events ticket.escalated`)
+patchwave notifications channels add oncall --kind slack --url https://hooks.slack.com/services/T000/B000/XXXX --events ticket.escalated
+patchwave notifications channels add jira --kind jira --url https://example.atlassian.net --project OPS --username patchwave@example.com --password "$JIRA_TOKEN"`)
 	var ch client.Channel
-	v.StringVar(&ch.Kind, "kind", "", "the `kind`: webhook, slack, teams or email (required)")
-	v.StringVar(&ch.Config.URL, "url", "", "webhook, slack, teams: the receiver's `URL` (http or https)")
+	v.StringVar(&ch.Kind, "kind", "", "the `kind`: webhook, slack, teams, email, jira or servicenow (required)")
+	v.StringVar(&ch.Config.URL, "url", "", "webhook, slack, teams: the receiver's `URL`; jira, servicenow: the instance's (http or https)")
 	v.StringVar(&ch.Config.Secret, "secret", "", "webhook: the `secret` that signs bodies")
 	v.StringVar(&ch.Config.SMTP, "smtp", "", "email: the SMTP server's `host:port`")
 	v.StringVar(&ch.Config.From, "from", "", "email: the sender `address`")
 	to := v.String("to", "", "email: the recipients' `addresses`, comma-separated")
-	v.StringVar(&ch.Config.Username, "username", "", "email: the SMTP user `name`")
-	v.StringVar(&ch.Config.Password, "password", "", "email: the SMTP `password`")
+	v.StringVar(&ch.Config.Username, "username", "", "email: the SMTP user `name`; jira, servicenow: the API user")
+	v.StringVar(&ch.Config.Password, "password", "", "email: the SMTP `password`; jira, servicenow: the API token or password")
+	v.StringVar(&ch.Config.Project, "project", "", "jira: the project `key` issues go to")
+	v.StringVar(&ch.Config.IssueType, "issue-type", "", "jira: the issue `type` (default Bug)")
 	events := v.String("events", "", "only notices whose event starts with one of these, comma-separated (e.g. ticket.escalated)")
 	out := v.outputFlag()
 	pos, err := v.parse(args)

@@ -38,7 +38,7 @@ func (c *Client) TicketAct(ctx context.Context, id int64, verb, comment string) 
 // Channel is a notification channel.
 type Channel struct {
 	Name      string        `json:"name"`
-	Kind      string        `json:"kind"` // webhook, slack, teams or email
+	Kind      string        `json:"kind"` // webhook, slack, teams, email, jira or servicenow
 	Config    ChannelConfig `json:"config"`
 	CreatedBy string        `json:"created_by,omitempty"`
 }
@@ -54,6 +54,9 @@ type ChannelConfig struct {
 	Username string   `json:"username,omitempty"`
 	Password string   `json:"password,omitempty"`
 	Events   []string `json:"events,omitempty"`
+	// Project and IssueType are a Jira channel's.
+	Project   string `json:"project,omitempty"`
+	IssueType string `json:"issue_type,omitempty"`
 }
 
 // Channels lists the notification channels, secrets redacted.

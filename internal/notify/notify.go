@@ -1,7 +1,8 @@
 // Package notify delivers Patchwave's notices (ticket opened, escalated,
 // resolved…) to people's tools: generic webhooks (JSON, signed with
-// HMAC-SHA256), Slack and Microsoft Teams incoming webhooks, and e-mail
-// over SMTP. Every notice goes through the store's outbox: a Worker
+// HMAC-SHA256), Slack and Microsoft Teams incoming webhooks, e-mail over
+// SMTP, and issues in Jira and incidents in ServiceNow through their REST
+// APIs (for tickets opened or reopened). Every notice goes through the store's outbox: a Worker
 // claims due rows with a lease, sends them, and records the attempt and
 // the outcome in one transaction, retrying with exponential back-off
 // and giving up (a dead letter) after a number of tries.
@@ -36,6 +37,12 @@ const (
 	Slack   = "slack"
 	Teams   = "teams"
 	Email   = "email"
+	// Jira creates an issue (REST API v2, POST /rest/api/2/issue) and
+	// ServiceNow an incident (Table API, POST /api/now/table/incident)
+	// for each ticket opened or reopened, with basic authentication
+	// (Jira: the account's e-mail and an API token).
+	Jira       = "jira"
+	ServiceNow = "servicenow"
 )
 
 // Config is a channel's configuration. Webhook, Slack and Teams channels
@@ -50,12 +57,19 @@ type Config struct {
 	To       []string `json:"to,omitempty"`
 	Username string   `json:"username,omitempty"`
 	Password string   `json:"password,omitempty"`
+	// Project and IssueType are a Jira channel's project key (OPS) and
+	// issue type (default Bug).
+	Project   string `json:"project,omitempty"`
+	IssueType string `json:"issue_type,omitempty"`
 	// Events limits the channel to notices whose event starts with one
 	// of these (e.g. "ticket.escalated"); empty: every notice.
 	Events []string `json:"events,omitempty"`
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	jiraKeyRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,31}$`)
+)
 
 // Validate checks a channel's name, kind and configuration, naming what
 // is wrong.
@@ -76,6 +90,28 @@ func Validate(name, kind string, c Config) error {
 		}
 		if len(c.Secret) > 256 {
 			return patchwave.Errorf(patchwave.EInvalid, "secret is %d bytes long, at most 256 allowed", len(c.Secret))
+		}
+	case Jira, ServiceNow:
+		if err := checkURL(c.URL); err != nil {
+			return err
+		}
+		if c.SMTP != "" || c.From != "" || len(c.To) > 0 || c.Secret != "" {
+			return patchwave.Errorf(patchwave.EInvalid, "a %s channel takes the instance's url, a username and a password (an API token), nothing else", kind)
+		}
+		if c.Username == "" || c.Password == "" {
+			return patchwave.Errorf(patchwave.EInvalid, "a %s channel needs a username and a password (for Jira, the account's e-mail and an API token)", kind)
+		}
+		if len(c.Username) > 256 || len(c.Password) > 512 || strings.ContainsAny(c.Username+c.Password, "\x00\r\n") {
+			return patchwave.Errorf(patchwave.EInvalid, "username or password too long or with control characters")
+		}
+		if kind == Jira && !jiraKeyRE.MatchString(c.Project) {
+			return patchwave.Errorf(patchwave.EInvalid, "a jira channel needs the project key the issues go to (project), like OPS: %q is not one", c.Project)
+		}
+		if kind == ServiceNow && c.Project != "" {
+			return patchwave.Errorf(patchwave.EInvalid, "project goes with jira channels")
+		}
+		if c.IssueType != "" && (kind != Jira || len(c.IssueType) > 64 || strings.ContainsAny(c.IssueType, "\r\n\x00")) {
+			return patchwave.Errorf(patchwave.EInvalid, "issue_type %q: a short name, for jira channels", c.IssueType)
 		}
 	case Email:
 		if c.URL != "" || c.Secret != "" {
@@ -106,7 +142,7 @@ func Validate(name, kind string, c Config) error {
 			return patchwave.Errorf(patchwave.EInvalid, "username or password too long or with control characters")
 		}
 	default:
-		return patchwave.Errorf(patchwave.EInvalid, "channel kind %q: want webhook, slack, teams or email", kind)
+		return patchwave.Errorf(patchwave.EInvalid, "channel kind %q: want webhook, slack, teams, email, jira or servicenow", kind)
 	}
 	if len(c.Events) > 20 {
 		return patchwave.Errorf(patchwave.EInvalid, "at most 20 event prefixes")
@@ -250,8 +286,72 @@ func (s *Sender) Send(ctx context.Context, kind string, cfg Config, delivery int
 		return s.post(ctx, cfg, delivery, body)
 	case Email:
 		return s.mail(ctx, cfg, delivery, n)
+	case Jira, ServiceNow:
+		if n.Event != "ticket.opened" && n.Event != "ticket.reopened" {
+			return nil // an issue or incident is made for a ticket once; the rest stays here
+		}
+		path, body, err := TrackerRequest(kind, cfg, n)
+		if err != nil {
+			return err
+		}
+		return s.postTracker(ctx, cfg, path, delivery, body)
 	}
 	return fmt.Errorf("channel kind %q unknown", kind)
+}
+
+// TrackerRequest is the path (under the channel's URL) and JSON body that
+// open a Jira issue or a ServiceNow incident for a notice's ticket.
+func TrackerRequest(kind string, cfg Config, n ticket.Notice) (string, []byte, error) {
+	t := n.Ticket
+	desc := fmt.Sprintf("%s\n\nHost: %s (site %s, tier %s)\nRelease: %s\nPatch: %s\nReason: %s\nTask: %d\nError: %s\nOccurrences: %d\nPatchwave ticket %d",
+		n.Text, t.Hostname, t.Site, t.Tier, t.Release, t.Patch, t.Reason, t.TaskID, t.Error, t.Occurrences, t.ID)
+	summary := n.Text
+	if len(summary) > 250 {
+		summary = summary[:250]
+	}
+	switch kind {
+	case Jira:
+		it := cmpOr(cfg.IssueType, "Bug")
+		priority := map[ticket.Severity]string{ticket.SevCritical: "Highest", ticket.SevHigh: "High", ticket.SevMedium: "Medium", ticket.SevLow: "Low"}[t.Severity]
+		fields := map[string]any{"project": map[string]string{"key": cfg.Project}, "summary": summary, "description": desc,
+			"issuetype": map[string]string{"name": it}, "labels": []string{"patchwave", "patchwave-ticket-" + strconv.FormatInt(t.ID, 10)}}
+		if priority != "" {
+			fields["priority"] = map[string]string{"name": priority}
+		}
+		b, err := json.Marshal(map[string]any{"fields": fields})
+		return "/rest/api/2/issue", b, err
+	case ServiceNow:
+		// Impact and urgency 1 (high) to 3 (low).
+		level := map[ticket.Severity]string{ticket.SevCritical: "1", ticket.SevHigh: "1", ticket.SevMedium: "2", ticket.SevLow: "3"}[t.Severity]
+		b, err := json.Marshal(map[string]string{"short_description": summary, "description": desc, "urgency": cmpOr(level, "2"), "impact": cmpOr(level, "2"),
+			"category": "software", "correlation_id": "patchwave-ticket-" + strconv.FormatInt(t.ID, 10), "cmdb_ci": t.Hostname})
+		return "/api/now/table/incident", b, err
+	}
+	return "", nil, fmt.Errorf("channel kind %q opens no issues", kind)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// postTracker sends a tracker request with basic authentication.
+func (s *Sender) postTracker(ctx context.Context, cfg Config, path string, delivery int64, body []byte) error {
+	if err := checkURL(cfg.URL); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(cfg.URL, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "patchwave-notify")
+	req.Header.Set(DeliveryHeader, strconv.FormatInt(delivery, 10))
+	req.SetBasicAuth(cfg.Username, cfg.Password)
+	return s.do(req, cfg.URL)
 }
 
 func (s *Sender) post(ctx context.Context, cfg Config, delivery int64, body []byte) error {
@@ -274,22 +374,27 @@ func (s *Sender) post(ctx context.Context, cfg Config, delivery int64, body []by
 		req.Header.Set(TimestampHeader, ts)
 		req.Header.Set(SignatureHeader, Sign(cfg.Secret, ts, body))
 	}
+	return s.do(req, cfg.URL)
+}
+
+// do sends req and wants a 2xx answer.
+func (s *Sender) do(req *http.Request, target string) error {
 	c := s.Client
 	if c == nil {
 		c = &http.Client{Timeout: 15 * time.Second}
 	}
-	// Never follow redirects: a receiver must not send a signed body on
-	// to somewhere else.
+	// Never follow redirects: a receiver must not send a signed or
+	// authenticated body on to somewhere else.
 	cc := *c
 	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := cc.Do(req)
 	if err != nil {
-		return fmt.Errorf("post to %s: %w", redactURL(cfg.URL), err)
+		return fmt.Errorf("post to %s: %w", redactURL(target), err)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("post to %s: %s: %s", redactURL(cfg.URL), resp.Status, strings.TrimSpace(string(msg)))
+		return fmt.Errorf("post to %s: %s: %s", redactURL(target), resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return nil
 }
