@@ -48,6 +48,11 @@ type Wave struct {
 	// finished tasks (or all of the wave's hosts, if fewer).
 	GateSuccessPct float64
 	GateMinHosts   int
+	// GateReports, when set, also holds the promotion while the wave's
+	// hosts have more than GateMaxReports problem reports (people's
+	// feedback on the release's patches) against them.
+	GateReports    bool
+	GateMaxReports int
 	// Approvers must all approve before the wave is promoted (for wave 0:
 	// the lab sign-off); StartApprovers before it starts (e.g. a business
 	// owner, for mission-critical systems). Each entry is a user name or
@@ -183,7 +188,9 @@ func AssignWaves(waves []Wave, hosts []patchwave.Host) (byWave map[int][]int64, 
 // (offline, or no window in time): they do not hold up the gate.
 type WaveStats struct {
 	Hosts, Done, Succeeded, Failed, Running, Missed int
-	StartedAt                                       time.Time
+	// Reports are the problem reports against the wave's hosts.
+	Reports   int
+	StartedAt time.Time
 }
 
 // pctOf returns pct percent of n, rounded up.
@@ -232,7 +239,8 @@ func (w Wave) Halted(s WaveStats) bool {
 // approvals received (names, compared with Approvers), and if not, why
 // (the first unmet condition, in the order below).
 // It needs: the wave started, not halted, no task running, every host
-// done; first-pass success of at least GateSuccessPct over at least
+// done; no more problem reports than GateMaxReports (when GateReports);
+// first-pass success of at least GateSuccessPct over at least
 // GateMinHosts finished tasks (or all hosts, if fewer); the soak time
 // over; every approver's approval. A wave without hosts passes on its
 // approvals alone.
@@ -246,6 +254,8 @@ func (w Wave) GatePasses(s WaveStats, now time.Time, approvals []string) (bool, 
 		return false, "the wave has not started"
 	case w.Halted(s):
 		return false, fmt.Sprintf("halted: %d failures, %d allowed", s.Failed, w.ErrorBudget(s.Hosts))
+	case w.GateReports && s.Reports > w.GateMaxReports:
+		return false, fmt.Sprintf("%d problem reports against the wave's hosts, %d allowed", s.Reports, w.GateMaxReports)
 	case s.Running > 0:
 		return false, fmt.Sprintf("%d tasks still running", s.Running)
 	case s.Done+s.Missed < s.Hosts:

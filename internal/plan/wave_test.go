@@ -215,6 +215,26 @@ func TestGatePasses(t *testing.T) {
 			t.Errorf("%s: GatePasses = %v, %q; want %q", tc.name, ok, why, tc.want)
 		}
 	}
+	// Problem reports hold the gate only when the wave says so.
+	reported := done
+	reported.Reports = 2
+	gated := w
+	gated.GateReports, gated.GateMaxReports = true, 1
+	for _, tc := range []struct {
+		name string
+		w    Wave
+		s    WaveStats
+		want string
+	}{
+		{"reports, not gated", w, reported, ""},
+		{"reports over the limit", gated, reported, "2 problem reports against the wave's hosts, 1 allowed"},
+		{"reports within the limit", gated, done, ""},
+	} {
+		ok, why := tc.w.GatePasses(tc.s, later, []string{"alice"})
+		if ok != (tc.want == "") || why != tc.want {
+			t.Errorf("%s: GatePasses = %v, %q; want %q", tc.name, ok, why, tc.want)
+		}
+	}
 }
 
 func FuzzParseWaves(f *testing.F) {
@@ -234,4 +254,23 @@ func FuzzParseWaves(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestGateMaxReportsJSON(t *testing.T) {
+	ws, err := ParseWaves([]byte(`[{"order":0,"name":"a","gate_max_reports":0},{"order":1,"name":"b"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ws[0].GateReports || ws[0].GateMaxReports != 0 || ws[1].GateReports {
+		t.Errorf("waves %+v", ws)
+	}
+	if j := ws[0].JSON(); j.GateMaxReports == nil || *j.GateMaxReports != 0 {
+		t.Errorf("JSON %+v", j)
+	}
+	if j := ws[1].JSON(); j.GateMaxReports != nil {
+		t.Errorf("ungated JSON %+v", j)
+	}
+	if _, err := ParseWaves([]byte(`[{"order":0,"name":"a","gate_max_reports":-1}]`)); err == nil || !strings.Contains(err.Error(), "gate_max_reports -1") {
+		t.Errorf("negative: %v", err)
+	}
 }

@@ -25,6 +25,9 @@ type WaveJSON struct {
 	Soak             string             `json:"soak,omitempty"`
 	GateSuccessPct   float64            `json:"gate_success_pct,omitempty"`
 	GateMinHosts     int                `json:"gate_min_hosts,omitempty"`
+	// GateMaxReports, when given, holds the promotion while the wave's
+	// hosts have more problem reports than that (0: any report holds it).
+	GateMaxReports *int `json:"gate_max_reports,omitempty"`
 	Approvers        []string           `json:"approvers,omitempty"`
 	StartApprovers   []string           `json:"start_approvers,omitempty"`
 	Reboot           string             `json:"reboot,omitempty"`
@@ -72,6 +75,12 @@ func (w WaveJSON) Wave() (Wave, error) {
 		GateMinHosts: w.GateMinHosts, Approvers: w.Approvers, StartApprovers: w.StartApprovers, Reboot: w.Reboot, RollbackOnFailure: w.RollbackOnFailure}
 	var err error
 	where := fmt.Sprintf("wave %d %q: ", w.Order, w.Name)
+	if w.GateMaxReports != nil {
+		if *w.GateMaxReports < 0 || *w.GateMaxReports > 100000 {
+			return out, patchwave.Errorf(patchwave.EInvalid, "%sgate_max_reports %d: want 0 to 100000", where, *w.GateMaxReports)
+		}
+		out.GateReports, out.GateMaxReports = true, *w.GateMaxReports
+	}
 	if out.StartOffset, err = ParseDuration(where+"start_offset", w.StartOffset); err != nil {
 		return out, err
 	}
@@ -86,10 +95,15 @@ func (w WaveJSON) Wave() (Wave, error) {
 
 // JSON returns w's JSON form.
 func (w Wave) JSON() WaveJSON {
-	return WaveJSON{Order: w.Order, Name: w.Name, Selector: w.Selector, Hosts: w.Hosts, StartOffset: FormatDuration(w.StartOffset),
+	j := WaveJSON{Order: w.Order, Name: w.Name, Selector: w.Selector, Hosts: w.Hosts, StartOffset: FormatDuration(w.StartOffset),
 		MaxConcurrent: w.MaxConcurrent, MaxConcurrentPct: w.MaxConcurrentPct, MaxErrors: w.MaxErrors, MaxErrorsPct: w.MaxErrorsPct,
 		Soak: FormatDuration(w.Soak), GateSuccessPct: w.GateSuccessPct, GateMinHosts: w.GateMinHosts, Approvers: w.Approvers,
 		StartApprovers: w.StartApprovers, Reboot: w.Reboot, Deadline: FormatDuration(w.Deadline), RollbackOnFailure: w.RollbackOnFailure}
+	if w.GateReports {
+		n := w.GateMaxReports
+		j.GateMaxReports = &n
+	}
+	return j
 }
 
 // WavesJSON returns the JSON forms of ws.

@@ -228,6 +228,8 @@ type State struct {
 	Exclusions []patchwave.Exception // active now
 	Index      *plan.WindowIndex
 	Now        time.Time
+	// Reports counts the problem reports against each wave's hosts.
+	Reports map[int]int
 }
 
 // Load reads the state of release r at now.
@@ -246,6 +248,9 @@ func Load(ctx context.Context, st *store.Store, r store.Release, windows []plan.
 		s.Progress[rows[i].Wave] = &rows[i]
 	}
 	if s.Tasks, err = st.TaskBriefs(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	if s.Reports, err = st.FeedbackCounts(ctx, r.ID); err != nil {
 		return nil, err
 	}
 	as, err := st.Approvals(ctx, r.ID)
@@ -280,7 +285,9 @@ func (s *State) Stats(w plan.Wave, skipped int) plan.WaveStats {
 	if p == nil {
 		return plan.WaveStats{}
 	}
-	return plan.Stats(w, *p, s.Tasks, skipped, s.Now)
+	st := plan.Stats(w, *p, s.Tasks, skipped, s.Now)
+	st.Reports = s.Reports[w.Order]
+	return st
 }
 
 // skipped counts the hosts of a wave that will get no task: gone,

@@ -295,6 +295,25 @@ func (s *Store) Approvals(ctx context.Context, releaseID int64) ([]patchwave.App
 	return out, rows.Err()
 }
 
+// FeedbackCounts counts a release's problem reports (its rollout events
+// of kind feedback) by wave.
+func (s *Store) FeedbackCounts(ctx context.Context, releaseID int64) (map[int]int, error) {
+	rows, err := s.query(ctx, `SELECT wave, COUNT(*) FROM rollout_events WHERE release_id = ? AND kind = 'feedback' GROUP BY wave`, releaseID)
+	if err != nil {
+		return nil, fmt.Errorf("release %d feedback: %w", releaseID, err)
+	}
+	defer rows.Close()
+	out := map[int]int{}
+	for rows.Next() {
+		var wave, n int
+		if err := rows.Scan(&wave, &n); err != nil {
+			return nil, fmt.Errorf("release %d feedback: %w", releaseID, err)
+		}
+		out[wave] = n
+	}
+	return out, rows.Err()
+}
+
 // AddEvent records a rollout event.
 func (tx *Tx) AddEvent(releaseID int64, e patchwave.RolloutEvent) error {
 	if _, err := tx.exec(`INSERT INTO rollout_events (release_id, wave, host_id, kind, actor, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
