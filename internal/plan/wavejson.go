@@ -27,11 +27,11 @@ type WaveJSON struct {
 	GateMinHosts     int                `json:"gate_min_hosts,omitempty"`
 	// GateMaxReports, when given, holds the promotion while the wave's
 	// hosts have more problem reports than that (0: any report holds it).
-	GateMaxReports *int `json:"gate_max_reports,omitempty"`
-	Approvers        []string           `json:"approvers,omitempty"`
-	StartApprovers   []string           `json:"start_approvers,omitempty"`
-	Reboot           string             `json:"reboot,omitempty"`
-	Deadline         string             `json:"deadline,omitempty"`
+	GateMaxReports *int     `json:"gate_max_reports,omitempty"`
+	Approvers      []string `json:"approvers,omitempty"`
+	StartApprovers []string `json:"start_approvers,omitempty"`
+	Reboot         string   `json:"reboot,omitempty"`
+	Deadline       string   `json:"deadline,omitempty"`
 	// RollbackOnFailure: an install whose verification fails goes back
 	// to the previous versions.
 	RollbackOnFailure bool `json:"rollback_on_failure,omitempty"`
