@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +42,15 @@ func TestSignInAndEnrollLockout(t *testing.T) {
 	}
 	if ra, err := strconv.Atoi(hdr.Get("Retry-After")); err != nil || ra < 800 || ra > 900 {
 		t.Errorf("Retry-After %q, want about 15 minutes", hdr.Get("Retry-After"))
+	}
+	// The web sign-in answers the same lock.
+	resp, err := http.PostForm(ts.URL+"/login", url.Values{"name": {"admin"}, "password": {adminPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("web sign-in while locked: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	// A user that does not exist locks the same way: no telling them apart.
 	for range 5 {

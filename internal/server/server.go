@@ -492,8 +492,8 @@ type backend struct{ s *Server }
 // SessionTTL is how long a web session lasts.
 const SessionTTL = 12 * time.Hour
 
-func (b backend) Login(ctx context.Context, name, password string) (string, patchwave.User, error) {
-	u, err := api.CheckLogin(ctx, b.s.store, b.s.limits, name, password, "")
+func (b backend) Login(ctx context.Context, name, password, client string) (string, patchwave.User, error) {
+	u, err := api.CheckLogin(ctx, b.s.store, b.s.limits, name, password, client)
 	if err != nil {
 		return "", u, err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,7 +54,7 @@ func (h *Handler) postLogin(w http.ResponseWriter, r *http.Request) error {
 		h.render(w, r, http.StatusBadRequest, "login", p)
 		return nil
 	}
-	token, _, err := h.b.Login(r.Context(), name, password)
+	token, _, err := h.b.Login(r.Context(), name, password, clientHost(r))
 	switch patchwave.ErrorCode(err) {
 	case "":
 	case patchwave.EUnauthorized, patchwave.EForbidden, patchwave.ENotFound, patchwave.EInvalid:
@@ -452,4 +453,14 @@ func (h *Handler) postHost(w http.ResponseWriter, r *http.Request) error {
 func packageMatches(p patchwave.Package, q string) bool {
 	return q == "" || strings.Contains(strings.ToLower(p.Name), q) ||
 		strings.Contains(strings.ToLower(p.Source), q) || strings.Contains(strings.ToLower(p.Version), q)
+}
+
+// clientHost is the address of the peer that sent r, for throttling
+// guessed sign-ins.
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -45,8 +45,9 @@ import (
 // Backend is what the web UI needs from the rest of the server.
 type Backend interface {
 	// Login checks a user's password and starts a web session; it returns the session token.
-	// Wrong credentials are a patchwave.EUnauthorized error, whether or not the user exists.
-	Login(ctx context.Context, name, password string) (token string, u patchwave.User, err error)
+	// Wrong credentials are a patchwave.EUnauthorized error, whether or not the user exists;
+	// repeated failures, of the user name or from the client address, patchwave.ETooMany.
+	Login(ctx context.Context, name, password, client string) (token string, u patchwave.User, err error)
 	// Session returns the user of a live session token (patchwave.EUnauthorized error when none).
 	Session(ctx context.Context, token string) (patchwave.User, error)
 	// Logout ends the session of token.

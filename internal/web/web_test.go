@@ -123,7 +123,7 @@ func newFakeBackend() *fakeBackend {
 	return b
 }
 
-func (b *fakeBackend) Login(ctx context.Context, name, password string) (string, patchwave.User, error) {
+func (b *fakeBackend) Login(ctx context.Context, name, password, client string) (string, patchwave.User, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if pw, ok := b.users[name]; !ok || pw != password {
