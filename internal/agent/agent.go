@@ -186,7 +186,7 @@ func newAgent(cfg Config) (*agent, error) {
 	a.pin = pin
 	if tr, ok := next.(*http.Transport); ok {
 		tr = tr.Clone()
-		tr.TLSClientConfig = pin.config()
+		tr.TLSClientConfig = pin.config(tr.TLSClientConfig)
 		next = tr
 	}
 	a.retry = &retryAfter{next: next}
@@ -445,6 +445,15 @@ func (a *agent) checkin(ctx context.Context) (Report, error) {
 		rep.Resent = true
 	}
 	a.state.LastCheckin = time.Now().UTC().Truncate(time.Second)
+	if len(a.state.CA) == 0 && strings.HasPrefix(a.state.Server, "https://") {
+		// Enrolled before a CA was given: pin the one this check-in
+		// verified against --ca-fingerprint or --ca-file.
+		if ca := a.pin.toPin(); ca != nil {
+			a.state.CA = ca.Raw
+			_ = a.pin.setPinned(ca.Raw)
+			a.log.Info("pinned the server's CA", "ca", tlsca.Fingerprint(ca))
+		}
+	}
 	if err := SaveState(a.cfg.StateDir, a.state); err != nil {
 		return rep, fmt.Errorf("checkin: %w", err)
 	}

@@ -113,6 +113,25 @@ func TestTLSPinning(t *testing.T) {
 	if _, err := agent.CheckinOnce(ctx, agent.Config{StateDir: state, Root: root, Logger: testLogger(t)}); err != nil {
 		t.Errorf("check-in with the pinned CA: %v", err)
 	}
+	// An agent enrolled without a pin (here: trusting the CA through its
+	// own client) pins the CA a later --ca-fingerprint names.
+	late := t.TempDir()
+	lc := cfg(late)
+	lc.Root = newFakeRoot(t, "web3", basePackages()).dir
+	lc.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsca.PinnedConfig(ca)}}
+	if _, err := agent.CheckinOnce(ctx, lc); err != nil {
+		t.Fatalf("enroll trusting the CA by hand: %v", err)
+	}
+	if st, _ := agent.LoadState(late); len(st.CA) != 0 {
+		t.Fatal("a CA pinned without --ca-fingerprint")
+	}
+	if _, err := agent.CheckinOnce(ctx, agent.Config{StateDir: late, Root: lc.Root, Logger: testLogger(t), CAFingerprint: fp}); err != nil {
+		t.Fatalf("check-in with a fingerprint after enrollment: %v", err)
+	}
+	if st, _ := agent.LoadState(late); len(st.CA) == 0 || !ca.Equal(mustParse(t, st.CA)) {
+		t.Error("the CA was not pinned at the check-in with --ca-fingerprint")
+	}
+
 	// A --ca-file enrollment works too.
 	caFile := filepath.Join(data, "tls", tlsca.CAFile)
 	c = cfg(t.TempDir())

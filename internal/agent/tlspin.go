@@ -20,6 +20,7 @@ type pin struct {
 	ca          *x509.Certificate // pinned or from --ca-file
 	fingerprint string            // of --ca-fingerprint, until enrolled
 	found       *x509.Certificate // the CA the fingerprint matched
+	roots       *x509.CertPool    // without a pin: the caller's roots (nil: the system's)
 }
 
 func newPin(caFile, fingerprint string) (*pin, error) {
@@ -68,12 +69,19 @@ func (p *pin) toPin() *x509.Certificate {
 	return p.ca
 }
 
-// config is the agent's TLS client configuration: every certificate is
-// checked by verify, against the pin.
-func (p *pin) config() *tls.Config {
-	return &tls.Config{MinVersion: tls.VersionTLS12,
-		InsecureSkipVerify: true, // verify does it, with the roots the pin allows
-		VerifyConnection:   p.verify}
+// config is the agent's TLS client configuration, from the caller's
+// (base, may be nil): every certificate is checked by verify, against
+// the pin, or without one against base's roots.
+func (p *pin) config(base *tls.Config) *tls.Config {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if base != nil {
+		c = base.Clone()
+		c.MinVersion = max(c.MinVersion, tls.VersionTLS12)
+		p.roots = base.RootCAs
+	}
+	c.InsecureSkipVerify = true // verify does it, with the roots the pin allows
+	c.VerifyConnection = p.verify
+	return c
 }
 
 func (p *pin) verify(cs tls.ConnectionState) error {
@@ -114,7 +122,8 @@ func (p *pin) verify(cs tls.ConnectionState) error {
 		}
 		return fmt.Errorf("the server's certificate chain has no CA with the fingerprint %s given with --ca-fingerprint", fp)
 	default:
-		_, err := leaf.Verify(opts) // the system's roots
+		opts.Roots = p.roots // the caller's, or the system's when nil
+		_, err := leaf.Verify(opts)
 		return err
 	}
 }
