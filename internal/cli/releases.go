@@ -669,9 +669,9 @@ func runRolloutsTasks(ctx context.Context, e env, args []string) error {
 	if *out == formatJSON {
 		return writeJSON(e.stdout, tasks)
 	}
-	t := newTable(e.stdout, "ID", "HOST", "WAVE", "STATE", "ATTEMPT", "WINDOW", "STARTED", "FINISHED", "ERROR")
+	t := newTable(e.stdout, "ID", "HOST", "KIND", "WAVE", "STATE", "ATTEMPT", "WINDOW", "STARTED", "FINISHED", "ERROR")
 	for _, tk := range tasks {
-		t.row(fmt.Sprint(tk.ID), tk.Hostname, fmt.Sprint(tk.Wave), string(tk.State), fmt.Sprint(tk.Attempt), tk.Window,
+		t.row(fmt.Sprint(tk.ID), tk.Hostname, string(tk.Kind), fmt.Sprint(tk.Wave), string(tk.State), fmt.Sprint(tk.Attempt), tk.Window,
 			whenPtr(tk.StartedAt, "-"), whenPtr(tk.FinishedAt, "-"), tk.Error)
 	}
 	return t.flush()

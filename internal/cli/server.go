@@ -162,8 +162,8 @@ resumes a task and results wait on disk until the server has them.`,
 	v.DurationVar(&cfg.Interval, "interval", time.Hour, "check-in interval until the server sets one")
 	settings := v.String("config", "", "the agent's settings `file` (JSON): hooks, health checks, pre-check limits, reboot command")
 	v.BoolVar(&cfg.NoWait, "no-wait", false, "do not long-poll for new tasks between check-ins")
-	v.StringVar(&cfg.CAFingerprint, "ca-fingerprint", e.getenv("PATCHWAVE_CA_FINGERPRINT"), "at enrollment, the `sha256:...` fingerprint of the server's CA (logged by a server with --tls-auto); the CA is then pinned (env PATCHWAVE_CA_FINGERPRINT)")
-	v.StringVar(&cfg.CAFile, "ca-file", "", "at enrollment, the server's CA certificate `file` (PEM), to pin")
+	v.StringVar(&cfg.CAFingerprint, "ca-fingerprint", e.getenv("PATCHWAVE_CA_FINGERPRINT"), "the `sha256:...` fingerprint of the server's CA (logged by a server with --tls-auto), pinned at enrollment or at the next check-in if none is pinned yet (env PATCHWAVE_CA_FINGERPRINT)")
+	v.StringVar(&cfg.CAFile, "ca-file", "", "the server's CA certificate `file` (PEM), pinned like --ca-fingerprint")
 	logFormat := v.String("log-format", "text", "log format: text or json")
 	logLevel := v.String("log-level", "info", "log level: debug, info, warn or error")
 	if _, err := v.parse(args); err != nil {
